@@ -1,0 +1,50 @@
+package tensor
+
+// Q4_1: blocks of 32 values as {f16 d; f16 m; u8 qs[16]}, value = q*d + m.
+
+func minMax(x []float32) (lo, hi float32) {
+	lo, hi = 3.4028234663852886e38, -3.4028234663852886e38
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+func quantizeQ4_1(src []float32, dst []byte) {
+	for b := 0; b < len(src)/32; b++ {
+		x := src[b*32 : (b+1)*32]
+		y := dst[b*20 : (b+1)*20]
+		lo, hi := minMax(x)
+		d := (hi - lo) / 15
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		putHalf(y, d)
+		putHalf(y[2:], lo)
+		for j := range 16 {
+			x0 := (x[j] - lo) * id
+			x1 := (x[16+j] - lo) * id
+			xi0 := min(15, truncInt8(x0+0.5))
+			xi1 := min(15, truncInt8(x1+0.5))
+			y[4+j] = byte(xi0) | byte(xi1)<<4
+		}
+	}
+}
+
+func dequantizeQ4_1(src []byte, dst []float32) {
+	for b := 0; b < len(dst)/32; b++ {
+		y := src[b*20:]
+		d, m := half(y), half(y[2:])
+		out := dst[b*32:]
+		for j := range 16 {
+			out[j] = float32(float32(y[4+j]&0xf)*d) + m
+			out[j+16] = float32(float32(y[4+j]>>4)*d) + m
+		}
+	}
+}
