@@ -514,3 +514,21 @@ func decodeSlice[T any](b []byte, size int, conv func([]byte) T) []T {
 	}
 	return out
 }
+
+// Release tells the kernel that t's data are no longer needed, so that their pages stop counting towards
+// this process's memory (they stay in the page cache). Reading t again afterwards is still valid.
+func (f *File) Release(t *TensorInfo) { f.ReleaseRange(t, 0, t.Size) }
+
+// ReleaseRange is Release for the bytes [off, off+n) of t.
+func (f *File) ReleaseRange(t *TensorInfo, off, n int64) {
+	if f.unmap == nil || n <= 0 {
+		return
+	}
+	page := int64(os.Getpagesize())
+	start := (f.DataOffset + int64(t.Offset) + off) / page * page
+	end := f.DataOffset + int64(t.Offset) + off + n
+	if end-start <= 0 {
+		return
+	}
+	_ = unix.Madvise(f.data[start:end], unix.MADV_DONTNEED)
+}
