@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/glmtool/glmtool/internal/mmap"
 	"github.com/glmtool/glmtool/tensor"
 )
 
@@ -53,7 +51,7 @@ type File struct {
 
 	tensorIndex map[string]int
 	data        []byte
-	unmap       func() error
+	mapping     *mmap.Map // nil for files parsed from memory
 }
 
 // FormatError reports a damaged or unsupported file: which file, where, and which field.
@@ -70,46 +68,27 @@ func (e *FormatError) Error() string {
 
 // Open maps path read-only and parses it. Nothing of the tensor data is read until it is touched.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	m, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	defer fd.Close()
-	st, err := fd.Stat()
+	if len(m.Data) < 24 {
+		_ = m.Close()
+		return nil, &FormatError{Path: path, Field: "header", Msg: fmt.Sprintf("file is %d bytes, too short for a GGUF header (24 bytes)", len(m.Data))}
+	}
+	f, err := Parse(path, m.Data)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("gguf %s: not a regular file", path)
-	}
-	size := st.Size()
-	if size < 24 {
-		return nil, &FormatError{Path: path, Field: "header", Msg: fmt.Sprintf("file is %d bytes, too short for a GGUF header (24 bytes)", size)}
-	}
-	if int64(int(size)) != size {
-		return nil, fmt.Errorf("gguf %s: file of %d bytes cannot be mapped on this platform", path, size)
-	}
-	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("gguf %s: mmap: %w", path, err)
-	}
-	f, err := Parse(path, data)
-	if err != nil {
-		_ = unix.Munmap(data)
+		_ = m.Close()
 		return nil, err
 	}
-	f.unmap = func() error { return unix.Munmap(data) }
+	f.mapping = m
 	return f, nil
 }
 
 // Close releases the memory map. Tensor data slices must not be used afterwards.
 func (f *File) Close() error {
-	if f.unmap == nil {
-		return nil
-	}
-	err := f.unmap()
-	f.unmap = nil
-	f.data = nil
+	err := f.mapping.Close()
+	f.mapping = nil
 	return err
 }
 
@@ -521,14 +500,5 @@ func (f *File) Release(t *TensorInfo) { f.ReleaseRange(t, 0, t.Size) }
 
 // ReleaseRange is Release for the bytes [off, off+n) of t.
 func (f *File) ReleaseRange(t *TensorInfo, off, n int64) {
-	if f.unmap == nil || n <= 0 {
-		return
-	}
-	page := int64(os.Getpagesize())
-	start := (f.DataOffset + int64(t.Offset) + off) / page * page
-	end := f.DataOffset + int64(t.Offset) + off + n
-	if end-start <= 0 {
-		return
-	}
-	_ = unix.Madvise(f.data[start:end], unix.MADV_DONTNEED)
+	f.mapping.Release(f.DataOffset+int64(t.Offset)+off, n)
 }

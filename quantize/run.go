@@ -110,8 +110,7 @@ func File(ctx context.Context, in *gguf.File, outPath string, opt Options, run R
 	return rep, nil
 }
 
-// convertTensor writes one tensor: a plain copy when its type does not change, otherwise row chunks
-// converted in parallel and written in order.
+// convertTensor writes one tensor: a plain copy when its type does not change, otherwise re-encoded.
 func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.TensorInfo, d Decision, run RunOptions, tr *TensorReport, progress func(int64)) error {
 	data := in.Data(info)
 	if !d.Requantize() {
@@ -124,11 +123,46 @@ func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.T
 		}
 		return nil
 	}
-	rowLen := info.Shape[0]
-	rows := info.Shape.Rows()
-	inRow, _ := d.From.RowBytes(rowLen)
-	outRow, _ := d.To.RowBytes(rowLen)
-	chunkRows := max(1, chunkSourceBytes/inRow)
+	inRow, _ := d.From.RowBytes(info.Shape[0])
+	src := &fileRows{f: in, info: info, data: data, typ: d.From, rowBytes: inRow}
+	return Encode(ctx, w, src, info.Shape, d.To, run, tr, progress)
+}
+
+// RowSource yields the rows of a tensor as float32. DecodeRow is called from several goroutines at once.
+type RowSource interface {
+	// DecodeRow writes row i into dst (len(dst) is the row length).
+	DecodeRow(i int64, dst []float32) error
+	// RowBytes is the source size of one row, for progress reporting and chunk sizing.
+	RowBytes() int64
+	// Release says rows [r0, r0+n) will not be read again, so their memory can be given back.
+	Release(r0, n int64)
+}
+
+type fileRows struct {
+	f        *gguf.File
+	info     *gguf.TensorInfo
+	data     []byte
+	typ      tensor.Type
+	rowBytes int64
+}
+
+func (s *fileRows) DecodeRow(i int64, dst []float32) error {
+	return tensor.Dequantize(s.typ, s.data[i*s.rowBytes:(i+1)*s.rowBytes], dst)
+}
+func (s *fileRows) RowBytes() int64     { return s.rowBytes }
+func (s *fileRows) Release(r0, n int64) { s.f.ReleaseRange(s.info, r0*s.rowBytes, n*s.rowBytes) }
+
+// Encode converts every row of src to type to and writes them in order. Rows are processed in chunks,
+// each split across run.Threads goroutines, so the output is the same for any thread count. With
+// run.Stats, tr receives the RMSE and max absolute error of the encoding.
+func Encode(ctx context.Context, w io.Writer, src RowSource, shape tensor.Shape, to tensor.Type, run RunOptions, tr *TensorReport, progress func(int64)) error {
+	rowLen := shape[0]
+	rows := shape.Rows()
+	outRow, err := to.RowBytes(rowLen)
+	if err != nil {
+		return err
+	}
+	chunkRows := max(1, chunkSourceBytes/max(1, src.RowBytes()))
 	threads := max(1, run.Threads)
 	out := make([]byte, min(rows, chunkRows)*outRow)
 	workers := make([]worker, threads)
@@ -143,7 +177,6 @@ func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.T
 			return err
 		}
 		n := min(chunkRows, rows-r0)
-		src := data[r0*inRow : (r0+n)*inRow]
 		dst := out[:n*outRow]
 		var wg sync.WaitGroup
 		errs := make([]error, threads)
@@ -156,7 +189,7 @@ func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.T
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[t] = workers[t].rows(d, src[a*inRow:b*inRow], dst[a*outRow:b*outRow], inRow, outRow)
+				errs[t] = workers[t].rows(src, to, r0+a, r0+b, dst[a*outRow:b*outRow], outRow)
 			}()
 		}
 		wg.Wait()
@@ -166,16 +199,16 @@ func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.T
 		if _, err := w.Write(dst); err != nil {
 			return err
 		}
-		in.ReleaseRange(info, r0*inRow, n*inRow)
-		progress(int64(len(src)))
+		src.Release(r0, n)
+		progress(n * src.RowBytes())
 	}
-	if run.Stats {
+	if run.Stats && tr != nil {
 		var sq float64
 		for _, wk := range workers {
 			sq += wk.sumSq
 			tr.MaxAbsErr = math.Max(tr.MaxAbsErr, wk.maxAbs)
 		}
-		tr.RMSE = math.Sqrt(sq / float64(info.Shape.Elements()))
+		tr.RMSE = math.Sqrt(sq / float64(shape.Elements()))
 	}
 	return nil
 }
@@ -186,18 +219,17 @@ type worker struct {
 	sumSq, maxAbs float64
 }
 
-func (wk *worker) rows(d Decision, src, dst []byte, inRow, outRow int64) error {
-	for i := int64(0); i*inRow < int64(len(src)); i++ {
-		s := src[i*inRow : (i+1)*inRow]
-		o := dst[i*outRow : (i+1)*outRow]
-		if err := tensor.Dequantize(d.From, s, wk.row); err != nil {
+func (wk *worker) rows(src RowSource, to tensor.Type, r0, r1 int64, dst []byte, outRow int64) error {
+	for r := r0; r < r1; r++ {
+		o := dst[(r-r0)*outRow : (r-r0+1)*outRow]
+		if err := src.DecodeRow(r, wk.row); err != nil {
 			return err
 		}
-		if err := tensor.Quantize(d.To, wk.row, o); err != nil {
+		if err := tensor.Quantize(to, wk.row, o); err != nil {
 			return err
 		}
 		if wk.back != nil {
-			if err := tensor.Dequantize(d.To, o, wk.back); err != nil {
+			if err := tensor.Dequantize(to, o, wk.back); err != nil {
 				return err
 			}
 			for j, v := range wk.row {

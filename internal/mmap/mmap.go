@@ -1,0 +1,65 @@
+// Package mmap maps files read-only, so that multi-GB model files cost no memory until their bytes are
+// touched, and gives touched ranges back to the kernel when they are done with.
+package mmap
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Map is a read-only mapping of a whole file.
+type Map struct {
+	Data []byte
+}
+
+// Open maps path. An empty file gives an empty Map.
+func Open(path string) (*Map, error) {
+	fd, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	st, err := fd.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	size := st.Size()
+	if size == 0 {
+		return &Map{}, nil
+	}
+	if int64(int(size)) != size {
+		return nil, fmt.Errorf("%s: file of %d bytes cannot be mapped on this platform", path, size)
+	}
+	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s: %w", path, err)
+	}
+	return &Map{Data: data}, nil
+}
+
+// Close unmaps the file; slices of Data must not be used afterwards.
+func (m *Map) Close() error {
+	if m == nil || m.Data == nil {
+		return nil
+	}
+	err := unix.Munmap(m.Data)
+	m.Data = nil
+	return err
+}
+
+// Release tells the kernel that bytes [off, off+n) are no longer needed: their pages stop counting towards
+// this process's memory (they stay in the page cache, and reading them again is still valid).
+func (m *Map) Release(off, n int64) {
+	if m == nil || m.Data == nil || n <= 0 || off < 0 || off >= int64(len(m.Data)) {
+		return
+	}
+	page := int64(os.Getpagesize())
+	start := off / page * page
+	end := min(off+n, int64(len(m.Data)))
+	_ = unix.Madvise(m.Data[start:end], unix.MADV_DONTNEED)
+}
