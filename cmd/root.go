@@ -78,7 +78,7 @@ ChatGLM3-6B, GLM-4-9B) stored as GGUF files compatible with llama.cpp.`,
 	}
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print extra detail to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.infoCommand(), a.quantizeCommand())
+	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand())
 	return root
 }
 

@@ -1,0 +1,152 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/cobra"
+
+	"github.com/glmtool/glmtool/convert"
+	"github.com/glmtool/glmtool/quantize"
+)
+
+type convertFlags struct {
+	out       string
+	outType   string
+	family    string
+	vocabOnly bool
+	name      string
+	threads   int
+	json      bool
+	synthetic string
+	layers    int
+	seed      uint64
+	tokenizer string
+}
+
+func (a *app) convertCommand() *cobra.Command {
+	var fl convertFlags
+	c := &cobra.Command{
+		Use:   "convert MODEL_DIR -o OUT.gguf",
+		Short: "Convert a Hugging Face ChatGLM checkpoint (or a synthetic model) to GGUF",
+		Long: `Convert a checkpoint folder exactly as THUDM publishes it on Hugging Face (config.json, sharded
+safetensors or PyTorch .bin weights, tokenizer files) to one GGUF file with the weights, hyper-parameters,
+tokenizer and chat template. ChatGLM-6B, ChatGLM2-6B (and -32k), ChatGLM3-6B (and -32k) and GLM-4-9B-chat
+are detected from config.json; THUDM's int4/int8 checkpoints are dequantized on read. No Python is needed
+and the remote-code .py files are never run. ChatGLM2/3 and GLM-4 files load in llama.cpp.
+
+--synthetic PRESET builds a random-weight model of a real shape instead (` + convert.PresetNames() + `),
+for benchmarks and trials without a download.
+
+Output types: f32, f16 (default), bf16, or any quantize type (` + quantize.TargetNames() + `).`,
+		Example: `  glmtool convert ~/models/chatglm3-6b -o chatglm3-6b-f16.gguf
+  glmtool convert ~/models/glm-4-9b-chat --outtype q4_0 -o glm4-9b-q4_0.gguf
+  glmtool convert --synthetic chatglm3-6b --layers 4 -o tiny.gguf`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if fl.synthetic != "" {
+				return exactArgs(0)(cmd, args)
+			}
+			return exactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if fl.out == "" {
+				return usagef("give the output file with -o OUT.gguf")
+			}
+			if fl.threads < 1 {
+				return usagef("--threads must be at least 1")
+			}
+			if _, err := quantize.ParseTarget(fl.outType); err != nil {
+				return usageError{err}
+			}
+			opt := convert.Options{OutType: fl.outType, Family: fl.family, VocabOnly: fl.vocabOnly, Name: fl.name, Threads: fl.threads}
+			bar := newProgress(a.stderr, 0, "convert")
+			if bar != nil {
+				opt.Progress = func(done, total int64) { bar.ChangeMax64(total); _ = bar.Set64(done) }
+			}
+			var rep *convert.Report
+			var err error
+			if fl.synthetic != "" {
+				rep, err = convert.Synthetic(cmd.Context(), fl.out, convert.SyntheticOptions{Preset: fl.synthetic, Layers: fl.layers,
+					Seed: fl.seed, Tokenizer: fl.tokenizer, Options: opt})
+			} else {
+				if err := quantize.Check(args[0], fl.out); err != nil {
+					return err
+				}
+				rep, err = convert.Checkpoint(cmd.Context(), args[0], fl.out, opt)
+			}
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			if fl.json {
+				return writeConvertJSON(a.stdout, fl.out, rep)
+			}
+			return renderConvertReport(a.stdout, fl.out, rep)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&fl.out, "output", "o", "", "output GGUF file (required)")
+	f.StringVar(&fl.outType, "outtype", "f16", "tensor type: f32, f16, bf16 or a quantize type")
+	f.StringVar(&fl.family, "family", "", "override detection: chatglm, chatglm2, chatglm3 or glm4")
+	f.BoolVar(&fl.vocabOnly, "vocab-only", false, "write the tokenizer and hyper-parameters only, no weights")
+	f.StringVar(&fl.name, "name", "", "general.name to store (default: from config.json)")
+	f.IntVarP(&fl.threads, "threads", "t", runtime.NumCPU(), "worker threads")
+	f.BoolVar(&fl.json, "json", false, "print the report as JSON")
+	f.StringVar(&fl.synthetic, "synthetic", "", "build a random-weight model of a real shape: "+convert.PresetNames())
+	f.IntVar(&fl.layers, "layers", 0, "with --synthetic: number of layers (default: the real count)")
+	f.Uint64Var(&fl.seed, "seed", 1, "with --synthetic: random seed")
+	f.StringVar(&fl.tokenizer, "tokenizer", "", "with --synthetic: a real tokenizer file to embed")
+	return c
+}
+
+type convertJSON struct {
+	Output     string   `json:"output"`
+	Family     string   `json:"family"`
+	FileType   string   `json:"file_type"`
+	Layers     int      `json:"layers"`
+	Tensors    int      `json:"tensors"`
+	InBytes    int64    `json:"in_bytes"`
+	OutBytes   int64    `json:"out_bytes"`
+	Seconds    float64  `json:"seconds"`
+	Ignored    []string `json:"ignored_tensors,omitempty"`
+	TiedLMHead bool     `json:"tied_lm_head,omitempty"`
+}
+
+func writeConvertJSON(w io.Writer, out string, rep *convert.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(convertJSON{Output: out, Family: string(rep.Family), FileType: rep.FileType.String(), Layers: rep.Params.Blocks,
+		Tensors: len(rep.Tensors), InBytes: rep.InBytes, OutBytes: rep.OutBytes, Seconds: rep.Duration.Seconds(), Ignored: rep.Ignored,
+		TiedLMHead: rep.TiedLMHead})
+}
+
+func renderConvertReport(w io.Writer, out string, rep *convert.Report) error {
+	p := rep.Params
+	tbl := tablewriter.NewWriter(w)
+	tbl.Header("model", "layers", "hidden", "heads/kv", "ffn", "vocab", "type", "tensors", "read", "written")
+	if err := tbl.Append(string(rep.Family), fmt.Sprint(p.Blocks), fmt.Sprint(p.Embedding), fmt.Sprintf("%d/%d", p.Heads, p.HeadsKV),
+		fmt.Sprint(p.FeedForward), fmt.Sprint(p.Vocab), rep.FileType.String(), fmt.Sprint(len(rep.Tensors)),
+		formatBytes(rep.InBytes), formatBytes(rep.OutBytes)); err != nil {
+		return err
+	}
+	if err := tbl.Render(); err != nil {
+		return err
+	}
+	if len(rep.Ignored) > 0 {
+		fmt.Fprintf(w, "skipped %d tensors the GGUF does not need (rotary inv_freq, prefix encoders)\n", len(rep.Ignored))
+	}
+	if rep.TiedLMHead {
+		fmt.Fprintln(w, "lm_head equals the embedding: stored once")
+	}
+	mbps := 0.0
+	if s := rep.Duration.Seconds(); s > 0 {
+		mbps = float64(rep.InBytes) / 1e6 / s
+	}
+	fmt.Fprintf(w, "wrote %s in %.2f s (%.0f MB/s)\n", out, rep.Duration.Seconds(), mbps)
+	return nil
+}

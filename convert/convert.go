@@ -1,0 +1,249 @@
+package convert
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/gguf"
+	"github.com/glmtool/glmtool/quantize"
+	"github.com/glmtool/glmtool/tensor"
+)
+
+// Options control a conversion.
+type Options struct {
+	OutType   string // f32, f16 (default), bf16, or a quantize target (q8_0, q4_0, q4_k_m, ...)
+	Family    string // override version detection: chatglm, chatglm2, chatglm3, glm4
+	VocabOnly bool   // write the tokenizer and hyper-parameters, no weights
+	Name      string // general.name; default from config.json or the folder name
+	Threads   int
+	// Progress, when set, is called with the source bytes done so far and the total.
+	Progress func(done, total int64)
+}
+
+// Report describes a finished conversion.
+type Report struct {
+	Family     arch.Family
+	Params     arch.Params
+	FileType   tensor.FileType
+	Tensors    []quantize.TensorReport
+	Ignored    []string // checkpoint tensors not needed in GGUF (rotary inv_freq, ...)
+	InBytes    int64
+	OutBytes   int64
+	Duration   time.Duration
+	TiedLMHead bool // v1: lm_head equals the embedding and is stored once
+}
+
+// job is a conversion ready to be written: metadata plus one row source per tensor.
+type job struct {
+	meta    *gguf.Metadata
+	tensors []jobTensor
+	report  *Report
+}
+
+type jobTensor struct {
+	name  string
+	shape tensor.Shape // ggml order
+	src   quantize.RowSource
+}
+
+// Checkpoint converts the Hugging Face model folder dir into a GGUF file at out.
+func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, error) {
+	start := time.Now()
+	cfg, err := readConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s: %w", dir, err)
+	}
+	fam, err := detectFamily(dir, cfg, opt.Family)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s: %w", dir, err)
+	}
+	p, err := cfg.params(fam)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s (%s): %w", dir, fam, err)
+	}
+	eos, err := cfg.eosIDs()
+	if err != nil {
+		return nil, fmt.Errorf("convert %s: %w", dir, err)
+	}
+	vocab, err := checkpointVocab(dir, fam, p, cfg, eos)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s (%s): %w", dir, fam, err)
+	}
+	name := opt.Name
+	if name == "" {
+		name = filepath.Base(strings.TrimSuffix(cfg.NameOrPath, "/"))
+		if name == "." || name == "" {
+			name = filepath.Base(filepath.Clean(dir))
+		}
+	}
+	j := &job{report: &Report{Family: fam, Params: p}}
+	if !opt.VocabOnly {
+		ck, err := OpenWeights(dir)
+		if err != nil {
+			return nil, fmt.Errorf("convert %s: %w", dir, err)
+		}
+		defer ck.Close()
+		if err := j.addCheckpointTensors(ck, p, cfg); err != nil {
+			return nil, fmt.Errorf("convert %s (%s): %w", dir, fam, err)
+		}
+	}
+	if err := j.write(ctx, out, p, vocab, name, opt); err != nil {
+		return nil, err
+	}
+	j.report.Duration = time.Since(start)
+	return j.report, nil
+}
+
+// checkpointVocab loads the folder's tokenizer, or, for a v1 folder without ice_text.model, only the
+// special ids from config.json (the runtime then works on ids).
+func checkpointVocab(dir string, fam arch.Family, p arch.Params, cfg *hfConfig, eos []int) (*Vocab, error) {
+	path := filepath.Join(dir, tokenizerFile(fam))
+	if _, err := os.Stat(path); err == nil {
+		return LoadVocab(path, fam, p.Vocab, eos)
+	}
+	if fam != arch.FamilyChatGLM1 {
+		return nil, fmt.Errorf("%s is missing", tokenizerFile(fam))
+	}
+	v := &Vocab{Special: map[string]int32{}, ChatTemplate: templateChatGLM1}
+	for name, id := range map[string]*int{"bos": cfg.BOSTokenID, "mask": cfg.MaskTokenID, "padding": cfg.PadTokenID} {
+		if id != nil {
+			v.Special[name] = int32(*id)
+		}
+	}
+	for i, id := range eos {
+		if i == 0 {
+			v.Special["eos"] = int32(id)
+		}
+		v.Stop = append(v.Stop, int32(id))
+	}
+	return v, nil
+}
+
+func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) error {
+	bits := 0
+	if cfg.QuantizationBit != nil && *cfg.QuantizationBit != 0 {
+		bits = *cfg.QuantizationBit
+		if bits != 4 && bits != 8 {
+			return fmt.Errorf("config.json: quantization_bit %d is not supported (want 4 or 8)", bits)
+		}
+	}
+	used := map[string]bool{}
+	maps := tensorMaps(p)
+	if p.Family == arch.FamilyChatGLM1 {
+		// chatglm.cpp keeps one copy of v1's lm_head, which equals the embedding (spec §2.1).
+		emb, okE := ck.Tensor(maps[0].hf)
+		head, okH := ck.Tensor("lm_head.weight")
+		if okE && okH && emb.DType == head.DType && bytes.Equal(emb.Bytes(), head.Bytes()) {
+			j.report.TiedLMHead = true
+			used["lm_head.weight"] = true
+			maps = maps[:len(maps)-1]
+		}
+	}
+	for _, m := range maps {
+		t, ok := ck.Tensor(m.hf)
+		if !ok {
+			return fmt.Errorf("tensor %q (for %s) is missing from the checkpoint", m.hf, m.gguf)
+		}
+		used[m.hf] = true
+		shape := tensor.FromRowMajor(m.shape...)
+		rowLen := shape[0]
+		var src quantize.RowSource = &plainRows{t: t, rowLen: rowLen}
+		if bits != 0 && isQuantizedLinear(m.hf) {
+			scale, ok := ck.Tensor(m.hf + "_scale")
+			if !ok {
+				return fmt.Errorf("tensor %q: quantization_bit is %d but %s_scale is missing", m.hf, bits, m.hf)
+			}
+			used[m.hf+"_scale"] = true
+			packed := []int64{m.shape[0], m.shape[1] * int64(bits) / 8}
+			if t.DType != I8 || !slices.Equal(t.Shape, packed) || scale.Elements() != m.shape[0] || scale.DType == I8 {
+				return fmt.Errorf("tensor %q in %s: %s %v with scale %v; config.json (int%d) says I8 %v with %d scales",
+					m.hf, t.Shard, t.DType, t.Shape, scale.Shape, bits, packed, m.shape[0])
+			}
+			src = &quantizedRows{q: t, scale: scale, rowLen: rowLen, bits: bits}
+		} else if !slices.Equal(t.Shape, m.shape) || t.DType == I8 {
+			return fmt.Errorf("tensor %q in %s: %s shape %v, config.json says %v", m.hf, t.Shard, t.DType, t.Shape, m.shape)
+		}
+		j.tensors = append(j.tensors, jobTensor{name: m.gguf, shape: shape, src: src})
+	}
+	for _, name := range ck.Names() {
+		switch {
+		case used[name]:
+		case ignoredTensor(name):
+			j.report.Ignored = append(j.report.Ignored, name)
+		default:
+			return fmt.Errorf("checkpoint tensor %q is not part of a %s model; is config.json right?", name, p.Family)
+		}
+	}
+	return nil
+}
+
+// write lays out types and metadata and streams every tensor through the quantizer into out.
+func (j *job) write(ctx context.Context, out string, p arch.Params, vocab *Vocab, name string, opt Options) error {
+	outType := opt.OutType
+	if outType == "" {
+		outType = "f16"
+	}
+	target, err := quantize.ParseTarget(outType)
+	if err != nil {
+		return err
+	}
+	infos := make([]gguf.TensorInfo, len(j.tensors))
+	for i, t := range j.tensors {
+		infos[i] = gguf.TensorInfo{Name: t.name, Type: tensor.F32, Shape: t.shape}
+	}
+	plan, err := quantize.Plan(infos, p.Blocks, quantize.Options{Target: target})
+	if err != nil {
+		return err
+	}
+	types := map[string]tensor.Type{}
+	for _, d := range plan {
+		types[d.Name] = d.To
+	}
+	meta := gguf.NewMetadata(
+		gguf.KV{Key: arch.KeyArchitecture, Value: gguf.String(p.Family.Architecture())},
+		gguf.KV{Key: arch.KeyType, Value: gguf.String("model")},
+		gguf.KV{Key: arch.KeyName, Value: gguf.String(name)},
+	)
+	p.Write(meta, target.FileType)
+	meta.Set(arch.KeyQuantizationVersion, gguf.Uint32(quantize.QuantizationVersion))
+	vocab.Write(meta)
+
+	var total, done int64
+	for _, t := range j.tensors {
+		total += t.src.RowBytes() * t.shape.Rows()
+	}
+	progress := func(n int64) {
+		done += n
+		if opt.Progress != nil {
+			opt.Progress(done, total)
+		}
+	}
+	run := quantize.RunOptions{Threads: max(1, opt.Threads)}
+	rep := j.report
+	rep.FileType = target.FileType
+	rep.Tensors = make([]quantize.TensorReport, len(j.tensors))
+	sources := make([]gguf.TensorSource, len(j.tensors))
+	for i, t := range j.tensors {
+		typ := types[t.name]
+		outBytes, err := typ.Bytes(t.shape)
+		if err != nil {
+			return fmt.Errorf("tensor %s: %w", t.name, err)
+		}
+		rep.Tensors[i] = quantize.TensorReport{Decision: quantize.Decision{Name: t.name, From: tensor.F32, To: typ, Shape: t.shape},
+			InBytes: t.src.RowBytes() * t.shape.Rows(), OutBytes: outBytes}
+		rep.InBytes += rep.Tensors[i].InBytes
+		rep.OutBytes += outBytes
+		sources[i] = gguf.TensorSource{Name: t.name, Type: typ, Shape: t.shape, WriteTo: func(w io.Writer) error {
+			return quantize.Encode(ctx, w, t.src, t.shape, typ, run, nil, progress)
+		}}
+	}
+	return gguf.WriteFile(ctx, out, meta, sources)
+}
