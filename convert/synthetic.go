@@ -59,6 +59,19 @@ func Synthetic(ctx context.Context, out string, opt SyntheticOptions) (*Report, 
 	if opt.Layers > 0 {
 		p.Blocks = opt.Layers
 	}
+	rep, err := syntheticModel(ctx, out, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+// syntheticModel writes a random-weight model of any shape p.
+func syntheticModel(ctx context.Context, out string, p arch.Params, opt SyntheticOptions) (*Report, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
 	var vocab *Vocab
 	var err error
 	if opt.Tokenizer != "" {
@@ -85,10 +98,12 @@ func Synthetic(ctx context.Context, out string, opt SyntheticOptions) (*Report, 
 	if opt.Name != "" {
 		name = opt.Name
 	}
+	if opt.VocabOnly {
+		j.tensors = nil
+	}
 	if err := j.write(ctx, out, p, vocab, name, opt.Options); err != nil {
 		return nil, err
 	}
-	j.report.Duration = time.Since(start)
 	return j.report, nil
 }
 
