@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -27,9 +28,11 @@ var version = "dev"
 
 // app carries what every command shares. It lives for one Execute call; nothing is global.
 type app struct {
-	stdout  io.Writer
-	stderr  io.Writer
-	verbose bool
+	stdout      io.Writer
+	stderr      io.Writer
+	verbose     bool
+	cpuProfile  string
+	stopProfile func()
 }
 
 // usageError marks errors in the command line, so that they exit with ExitUsage.
@@ -52,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if a.stopProfile != nil {
+		a.stopProfile()
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -77,6 +83,23 @@ ChatGLM3-6B, GLM-4-9B) stored as GGUF files compatible with llama.cpp.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print extra detail to stderr")
+	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if a.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		a.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return nil
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand())
 	return root

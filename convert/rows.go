@@ -55,3 +55,13 @@ func (r *quantizedRows) DecodeRow(i int64, dst []float32) error {
 	return nil
 }
 func (r *quantizedRows) Release(r0, n int64) { r.q.Release(r0*r.RowBytes(), n*r.RowBytes()) }
+
+func (r *plainRows) Load(r0, n int64)     { r.t.Load(r0*r.RowBytes(), n*r.RowBytes()) }
+func (r *quantizedRows) Load(r0, n int64) { r.q.Load(r0*r.RowBytes(), n*r.RowBytes()) }
+func (r *randomRows) Load(int64, int64)   {}
+
+// Checkpoint tensors stay memory-mapped and are read in place: Load maps the next chunk in one step,
+// Release drops pages once written, and there is nothing to advance.
+func (*plainRows) Advance()     {}
+func (*quantizedRows) Advance() {}
+func (*randomRows) Advance()    {}

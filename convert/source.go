@@ -220,3 +220,6 @@ func (c *Weights) loadShard(name string) error {
 
 // le16 reads a little-endian uint16 (used by the pickle scanner and tests).
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
+
+// Load maps bytes [off, off+n) of the tensor in one step.
+func (t *SourceTensor) Load(off, n int64) { t.m.Load(t.base+off, n) }

@@ -502,3 +502,18 @@ func (f *File) Release(t *TensorInfo) { f.ReleaseRange(t, 0, t.Size) }
 func (f *File) ReleaseRange(t *TensorInfo, off, n int64) {
 	f.mapping.Release(f.DataOffset+int64(t.Offset)+off, n)
 }
+
+// LoadRange maps the bytes [off, off+n) of t in one step (see mmap.Map.Load).
+func (f *File) LoadRange(t *TensorInfo, off, n int64) {
+	f.mapping.Load(f.DataOffset+int64(t.Offset)+off, n)
+}
+
+// ReadRange copies the bytes [off, off+len(p)) of t into p.
+func (f *File) ReadRange(t *TensorInfo, off int64, p []byte) error {
+	if f.mapping == nil {
+		copy(p, f.Data(t)[off:])
+		return nil
+	}
+	_, err := f.mapping.ReadAt(p, f.DataOffset+int64(t.Offset)+off)
+	return err
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glmtool/glmtool/gguf"
@@ -31,6 +32,32 @@ type RunOptions struct {
 	Threads  int
 	Stats    bool
 	Progress func(doneSourceBytes int64) // called from the writer goroutine after each chunk
+	// Buffers, when set, lends chunk buffers from one tensor to the next. Fresh 32 MiB buffers per tensor
+	// cost more in page faults and zeroing than the quantization of small tensors itself.
+	Buffers *Buffers
+}
+
+// Buffers is a set of reusable byte buffers for one run (not safe for concurrent runs).
+type Buffers struct{ free [][]byte }
+
+// get returns a buffer of length n, reusing a large enough one when there is one.
+func (b *Buffers) get(n int64) []byte {
+	if b != nil {
+		for i, buf := range b.free {
+			if int64(cap(buf)) >= n {
+				b.free = append(b.free[:i], b.free[i+1:]...)
+				return buf[:n]
+			}
+		}
+	}
+	return make([]byte, n)
+}
+
+// put hands buffers back for the next tensor.
+func (b *Buffers) put(bufs ...[]byte) {
+	if b != nil {
+		b.free = append(b.free, bufs...)
+	}
 }
 
 // TensorReport describes one written tensor.
@@ -81,6 +108,9 @@ func File(ctx context.Context, in *gguf.File, outPath string, opt Options, run R
 	}
 	start := time.Now()
 	rep := &Report{Tensors: make([]TensorReport, len(plan))}
+	if run.Buffers == nil {
+		run.Buffers = &Buffers{}
+	}
 	var done int64
 	sources := make([]gguf.TensorSource, len(plan))
 	for i, d := range plan {
@@ -112,7 +142,7 @@ func File(ctx context.Context, in *gguf.File, outPath string, opt Options, run R
 
 // convertTensor writes one tensor: a plain copy when its type does not change, otherwise re-encoded.
 func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.TensorInfo, d Decision, run RunOptions, tr *TensorReport, progress func(int64)) error {
-	data := in.Data(info)
+	data := in.Data(info) // copied as is when the type does not change
 	if !d.Requantize() {
 		for off := 0; off < len(data); off += chunkSourceBytes {
 			end := min(len(data), off+chunkSourceBytes)
@@ -124,7 +154,8 @@ func convertTensor(ctx context.Context, w io.Writer, in *gguf.File, info *gguf.T
 		return nil
 	}
 	inRow, _ := d.From.RowBytes(info.Shape[0])
-	src := &fileRows{f: in, info: info, data: data, typ: d.From, rowBytes: inRow}
+	src := &fileRows{f: in, info: info, typ: d.From, rowBytes: inRow, buffers: run.Buffers}
+	defer func() { run.Buffers.put(src.current.data, src.pending.data) }()
 	return Encode(ctx, w, src, info.Shape, d.To, run, tr, progress)
 }
 
@@ -134,23 +165,60 @@ type RowSource interface {
 	DecodeRow(i int64, dst []float32) error
 	// RowBytes is the source size of one row, for progress reporting and chunk sizing.
 	RowBytes() int64
+	// Load prepares rows [r0, r0+n), the chunk after the current one. It runs while the current chunk is
+	// decoded, so it must not touch what DecodeRow reads.
+	Load(r0, n int64)
+	// Advance makes the chunk prepared by the last Load current. It is called between chunks, when no
+	// DecodeRow or Load is running.
+	Advance()
 	// Release says rows [r0, r0+n) will not be read again, so their memory can be given back.
 	Release(r0, n int64)
 }
 
+// fileRows streams a tensor of a GGUF file. Load copies the next chunk into a spare buffer with pread while
+// the current one is decoded: one copy, and none of the page-table work a memory map would cost per page.
 type fileRows struct {
-	f        *gguf.File
-	info     *gguf.TensorInfo
-	data     []byte
-	typ      tensor.Type
-	rowBytes int64
+	f                *gguf.File
+	info             *gguf.TensorInfo
+	typ              tensor.Type
+	rowBytes         int64
+	current, pending rowBuffer
+	buffers          *Buffers
+}
+
+type rowBuffer struct {
+	r0   int64
+	data []byte
+	err  error
 }
 
 func (s *fileRows) DecodeRow(i int64, dst []float32) error {
-	return tensor.Dequantize(s.typ, s.data[i*s.rowBytes:(i+1)*s.rowBytes], dst)
+	b := &s.current
+	if b.err != nil {
+		return b.err
+	}
+	off := (i - b.r0) * s.rowBytes
+	if b.data == nil || off < 0 || off+s.rowBytes > int64(len(b.data)) {
+		return fmt.Errorf("tensor %s: row %d was not loaded", s.info.Name, i)
+	}
+	return tensor.Dequantize(s.typ, b.data[off:off+s.rowBytes], dst)
 }
-func (s *fileRows) RowBytes() int64     { return s.rowBytes }
-func (s *fileRows) Release(r0, n int64) { s.f.ReleaseRange(s.info, r0*s.rowBytes, n*s.rowBytes) }
+func (s *fileRows) RowBytes() int64 { return s.rowBytes }
+
+func (s *fileRows) Load(r0, n int64) {
+	b := &s.pending
+	size := n * s.rowBytes
+	if int64(cap(b.data)) < size {
+		b.data = s.buffers.get(size)
+	}
+	b.r0, b.data, b.err = r0, b.data[:size], nil
+	if err := s.f.ReadRange(s.info, r0*s.rowBytes, b.data); err != nil {
+		b.err = fmt.Errorf("read tensor %s: %w", s.info.Name, err)
+	}
+}
+
+func (s *fileRows) Advance()             { s.current, s.pending = s.pending, s.current }
+func (s *fileRows) Release(int64, int64) {}
 
 // Encode converts every row of src to type to and writes them in order. Rows are processed in chunks,
 // each split across run.Threads goroutines, so the output is the same for any thread count. With
@@ -164,7 +232,7 @@ func Encode(ctx context.Context, w io.Writer, src RowSource, shape tensor.Shape,
 	}
 	chunkRows := max(1, chunkSourceBytes/max(1, src.RowBytes()))
 	threads := max(1, run.Threads)
-	out := make([]byte, min(rows, chunkRows)*outRow)
+	outLen := min(rows, chunkRows) * outRow
 	workers := make([]worker, threads)
 	for i := range workers {
 		workers[i].row = make([]float32, rowLen)
@@ -172,35 +240,80 @@ func Encode(ctx context.Context, w io.Writer, src RowSource, shape tensor.Shape,
 			workers[i].back = make([]float32, rowLen)
 		}
 	}
+	// Three stages overlap: the next chunk is mapped while this one is encoded on every thread, and the
+	// previous one is written by a goroutine of its own. Two output buffers take turns.
+	bufs := [2][]byte{run.Buffers.get(outLen), run.Buffers.get(outLen)}
+	defer run.Buffers.put(bufs[0], bufs[1])
+	free := make(chan int, 2) // indexes of output buffers not being written
+	free <- 0
+	free <- 1
+	type written struct {
+		r0, n int64
+		buf   int
+		data  []byte
+	}
+	toWrite := make(chan written, 2)
+	writeErr := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range toWrite {
+			if err == nil {
+				_, err = w.Write(c.data)
+				src.Release(c.r0, c.n)
+				progress(c.n * src.RowBytes())
+			}
+			free <- c.buf
+		}
+		writeErr <- err
+	}()
+	finish := func(err error) error {
+		close(toWrite)
+		if werr := <-writeErr; err == nil {
+			err = werr
+		}
+		return err
+	}
+	src.Load(0, min(chunkRows, rows))
 	for r0 := int64(0); r0 < rows; r0 += chunkRows {
 		if err := ctx.Err(); err != nil {
-			return err
+			return finish(err)
 		}
 		n := min(chunkRows, rows-r0)
-		dst := out[:n*outRow]
+		src.Advance()
+		buf := <-free
+		dst := bufs[buf][:n*outRow]
 		var wg sync.WaitGroup
+		if next := r0 + n; next < rows {
+			wg.Add(1)
+			go func() { defer wg.Done(); src.Load(next, min(chunkRows, rows-next)) }()
+		}
+		// Rows are handed out in small blocks, so a thread slowed by the writer or the loader simply takes
+		// fewer of them and nobody waits at the end of the chunk.
 		errs := make([]error, threads)
-		per := (n + int64(threads) - 1) / int64(threads)
+		var next atomic.Int64
+		const block = 8
 		for t := range threads {
-			a, b := int64(t)*per, min(n, int64(t+1)*per)
-			if a >= b {
-				continue
-			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[t] = workers[t].rows(src, to, r0+a, r0+b, dst[a*outRow:b*outRow], outRow)
+				for {
+					a := next.Add(block) - block
+					if a >= n || errs[t] != nil {
+						return
+					}
+					b := min(n, a+block)
+					errs[t] = workers[t].rows(src, to, r0+a, r0+b, dst[a*outRow:b*outRow], outRow)
+				}
 			}()
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
-			return err
+			return finish(err)
 		}
-		if _, err := w.Write(dst); err != nil {
-			return err
-		}
-		src.Release(r0, n)
-		progress(n * src.RowBytes())
+		toWrite <- written{r0: r0, n: n, buf: buf, data: dst}
+	}
+	if err := finish(nil); err != nil {
+		return err
 	}
 	if run.Stats && tr != nil {
 		var sq float64

@@ -2,45 +2,24 @@ package tensor
 
 import "math"
 
-// F32ToF16 converts to IEEE binary16 with round-to-nearest-even, as ggml's GGML_FP32_TO_FP16 does (both the
-// F16C and the portable path). Overflow gives ±Inf; NaN gives the quiet NaN 0x7E00 with the sign kept.
+// F32ToF16 converts to IEEE binary16 with round-to-nearest-even. It is ggml's portable
+// ggml_compute_fp32_to_fp16 (from the FP16 library), which lets the FPU do the rounding and has no
+// data-dependent branch: overflow gives ±Inf, NaN gives 0x7E00 with the sign kept.
 func F32ToF16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff {
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
+	const scaleToInf = 0x1.0p+112
+	const scaleToZero = 0x1.0p-110
+	base := float32(float32(abs32(f)*scaleToInf) * scaleToZero)
+	w := math.Float32bits(f)
+	shl1 := w + w
+	sign := w & 0x80000000
+	bias := max(shl1&0xFF000000, 0x71000000)
+	base = math.Float32frombits(bias>>1+0x07800000) + base
+	bits := math.Float32bits(base)
+	nonsign := (bits>>13)&0x7C00 + bits&0x0FFF
+	if shl1 > 0xFF000000 {
+		nonsign = 0x7E00
 	}
-	e := exp - 127 + 15
-	if e >= 31 {
-		return sign | 0x7c00
-	}
-	if e >= 1 {
-		q := mant >> 13
-		r := mant & 0x1fff
-		h := uint32(e)<<10 | q
-		if r > 0x1000 || (r == 0x1000 && q&1 == 1) {
-			h++ // a carry into the exponent is the correct rounding, up to Inf
-		}
-		return sign | uint16(h)
-	}
-	// The result is subnormal (or zero): its unit is 2^-24.
-	if e < -10 {
-		return sign
-	}
-	m := mant | 0x800000
-	shift := uint32(14 - e)
-	q := m >> shift
-	r := m & (1<<shift - 1)
-	half := uint32(1) << (shift - 1)
-	if r > half || (r == half && q&1 == 1) {
-		q++
-	}
-	return sign | uint16(q)
+	return uint16(sign>>16) | uint16(nonsign)
 }
 
 // F16ToF32 converts IEEE binary16 to float32 exactly.

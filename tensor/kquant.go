@@ -73,7 +73,7 @@ func makeQKX2Quants(nmax int, x, w []float32, L, Laux []uint8, rmin, rdelta floa
 			l := max(0, min(int32(nmax), nearestInt(iscale*(x[i]-lo))))
 			Laux[i] = uint8(l)
 			fl := float32(l)
-			wl := w[i] * fl
+			wl := float32(w[i] * fl)
 			sumL += wl
 			sumL2 += float32(wl * fl)
 			sumXL += float32(wl * x[i])
@@ -120,43 +120,79 @@ func makeQXQuants(nmax int, x []float32, L []int8) float32 {
 	}
 	fn := float32(nmax)
 	iscale := -fn / maxv
+	// The weights w = x² and products w·x are the same in every pass; computing them once keeps every
+	// rounding step of ggml's loop.
+	var wBuf, wxBuf [32]float32
+	w, wx := wBuf[:n], wxBuf[:n]
+	for i, v := range x {
+		w[i] = v * v
+		wx[i] = w[i] * v
+	}
 	var sumLX, sumL2 float32
 	for i := range n {
 		l := max(-int32(nmax), min(int32(nmax)-1, nearestInt(iscale*x[i])))
 		L[i] = int8(l + int32(nmax))
-		w := x[i] * x[i]
 		fl := float32(l)
-		sumLX += float32(float32(w*x[i]) * fl)
-		sumL2 += float32(float32(w*fl) * fl)
+		sumLX += float32(wx[i] * fl)
+		sumL2 += float32(float32(w[i]*fl) * fl)
 	}
 	var scale float32
 	if sumL2 != 0 {
 		scale = sumLX / sumL2
 	}
 	best := scale * sumLX
-	for is := -9; is <= 9; is++ {
-		if is == 0 {
-			continue
+	// The 18 candidate scales are independent until the comparison, so their sums are accumulated side by
+	// side: six dependency chains at a time instead of one keeps the FPU busy. Each chain still adds in
+	// ggml's order, so every sum is bit-identical.
+	var sLX, sL2 [18]float32
+	var is [18]float32
+	for k := range 18 {
+		v := k - 9
+		if v >= 0 {
+			v++
 		}
-		iscale = -(fn + float32(0.1*float32(is))) / maxv
-		sumLX, sumL2 = 0, 0
-		for i := range n {
-			l := max(-int32(nmax), min(int32(nmax)-1, nearestInt(iscale*x[i])))
-			w := x[i] * x[i]
-			fl := float32(l)
-			sumLX += float32(float32(w*x[i]) * fl)
-			sumL2 += float32(float32(w*fl) * fl)
+		is[k] = -(fn + float32(0.1*float32(v))) / maxv
+	}
+	lvl := func(sc, v float32) float32 { return qxLevel(int32(nmax), sc, v) }
+	for g := 0; g < 18; g += 6 {
+		var a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5 float32
+		s0, s1, s2, s3, s4, s5 := is[g], is[g+1], is[g+2], is[g+3], is[g+4], is[g+5]
+		for i, v := range x {
+			wi, wxi := w[i], wx[i]
+			nm := int32(nmax)
+			l0, l1, l2, l3, l4, l5 := qxLevel(nm, s0, v), qxLevel(nm, s1, v), qxLevel(nm, s2, v), qxLevel(nm, s3, v), qxLevel(nm, s4, v), qxLevel(nm, s5, v)
+			a0 += float32(wxi * l0)
+			a1 += float32(wxi * l1)
+			a2 += float32(wxi * l2)
+			a3 += float32(wxi * l3)
+			a4 += float32(wxi * l4)
+			a5 += float32(wxi * l5)
+			b0 += float32(float32(wi*l0) * l0)
+			b1 += float32(float32(wi*l1) * l1)
+			b2 += float32(float32(wi*l2) * l2)
+			b3 += float32(float32(wi*l3) * l3)
+			b4 += float32(float32(wi*l4) * l4)
+			b5 += float32(float32(wi*l5) * l5)
 		}
+		sLX[g], sLX[g+1], sLX[g+2], sLX[g+3], sLX[g+4], sLX[g+5] = a0, a1, a2, a3, a4, a5
+		sL2[g], sL2[g+1], sL2[g+2], sL2[g+3], sL2[g+4], sL2[g+5] = b0, b1, b2, b3, b4, b5
+	}
+	for k := range 18 {
+		sumLX, sumL2 = sLX[k], sL2[k]
 		if sumL2 > 0 && float32(sumLX*sumLX) > float32(best*sumL2) {
 			for i := range n {
-				l := nearestInt(iscale * x[i])
-				L[i] = int8(int32(nmax) + max(-int32(nmax), min(int32(nmax)-1, l)))
+				L[i] = int8(int32(nmax) + int32(lvl(is[k], x[i])))
 			}
 			scale = sumLX / sumL2
 			best = scale * sumLX
 		}
 	}
 	return scale
+}
+
+// qxLevel is make_qx_quants' level for value v at inverse scale sc: nearest_int clamped to [-nmax, nmax-1].
+func qxLevel(nmax int32, sc, v float32) float32 {
+	return float32(max(-nmax, min(nmax-1, nearestInt(sc*v))))
 }
 
 // sqrt32 is sqrtf: the float64 square root rounded to float32 is the correctly rounded float32 root.

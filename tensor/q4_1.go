@@ -28,8 +28,8 @@ func quantizeQ4_1(src []float32, dst []byte) {
 		putHalf(y, d)
 		putHalf(y[2:], lo)
 		for j := range 16 {
-			x0 := (x[j] - lo) * id
-			x1 := (x[16+j] - lo) * id
+			x0 := float32((x[j] - lo) * id)
+			x1 := float32((x[16+j] - lo) * id)
 			xi0 := min(15, truncInt8(x0+0.5))
 			xi1 := min(15, truncInt8(x1+0.5))
 			y[4+j] = byte(xi0) | byte(xi1)<<4

@@ -18,8 +18,8 @@ func quantizeQ5_0(src []float32, dst []byte) {
 		putHalf(y, d)
 		var qh uint32
 		for j := range 16 {
-			x0 := x[j] * id
-			x1 := x[16+j] * id
+			x0 := float32(x[j] * id)
+			x1 := float32(x[16+j] * id)
 			xi0 := uint32(min(31, truncInt8(x0+16.5)))
 			xi1 := uint32(min(31, truncInt8(x1+16.5)))
 			y[6+j] = byte(xi0&0xf) | byte(xi1&0xf)<<4
@@ -59,8 +59,8 @@ func quantizeQ5_1(src []float32, dst []byte) {
 		putHalf(y[2:], lo)
 		var qh uint32
 		for j := range 16 {
-			x0 := (x[j] - lo) * id
-			x1 := (x[16+j] - lo) * id
+			x0 := float32((x[j] - lo) * id)
+			x1 := float32((x[16+j] - lo) * id)
 			// ggml: (uint8_t)(x0 + 0.5f), no clamp
 			xi0 := uint32(uint8(int32(x0 + 0.5)))
 			xi1 := uint32(uint8(int32(x1 + 0.5)))

@@ -17,8 +17,9 @@ func quantizeQ8_0(src []float32, dst []byte) {
 		}
 		putHalf(y, d)
 		for j, v := range x {
-			// roundf: half away from zero; the float32 product is exact in float64.
-			y[2+j] = byte(int8(math.Round(float64(v * id))))
+			// roundf (half away from zero): adding ±0.5 is exact in float64, and the conversion truncates.
+			p := float64(v * id)
+			y[2+j] = byte(int8(int32(p + math.Copysign(0.5, p))))
 		}
 	}
 }

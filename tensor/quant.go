@@ -27,7 +27,7 @@ func putHalf(b []byte, f float32) { binary.LittleEndian.PutUint16(b, F32ToF16(f)
 
 // nearestInt is ggml's nearest_int: round half to even via the 1.5·2^23 trick, valid for |f| <= 4194303.
 func nearestInt(f float32) int32 {
-	val := f + 12582912
+	val := float32(f) + 12582912 // the conversion keeps a product argument from fusing into an FMA
 	return int32(math.Float32bits(val)&0x007fffff) - 0x00400000
 }
 
@@ -113,8 +113,9 @@ func quantizeF16(src []float32, dst []byte) {
 }
 
 func dequantizeF16(src []byte, dst []float32) {
+	src = src[:2*len(dst)]
 	for i := range dst {
-		dst[i] = half(src[2*i:])
+		dst[i] = f16Table[uint16(src[2*i])|uint16(src[2*i+1])<<8]
 	}
 }
 

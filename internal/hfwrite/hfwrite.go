@@ -110,7 +110,11 @@ type TorchOptions struct {
 // own storage data/<i>.
 func StatePickle(tensors []Tensor) []byte {
 	var p bytes.Buffer
-	str := func(s string) { p.WriteByte('X'); _ = binary.Write(&p, binary.LittleEndian, uint32(len(s))); p.WriteString(s) }
+	str := func(s string) {
+		p.WriteByte('X')
+		_ = binary.Write(&p, binary.LittleEndian, uint32(len(s)))
+		p.WriteString(s)
+	}
 	num := func(n int64) { p.WriteByte('J'); _ = binary.Write(&p, binary.LittleEndian, int32(n)) }
 	p.WriteString("\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(")
 	for i, t := range tensors {
