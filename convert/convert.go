@@ -231,6 +231,7 @@ func (j *job) write(ctx context.Context, out string, p arch.Params, vocab *Vocab
 	rep.FileType = target.FileType
 	rep.Tensors = make([]quantize.TensorReport, len(j.tensors))
 	sources := make([]gguf.TensorSource, len(j.tensors))
+	var copyBuf []byte
 	for i, t := range j.tensors {
 		typ := types[t.name]
 		outBytes, err := typ.Bytes(t.shape)
@@ -242,8 +243,37 @@ func (j *job) write(ctx context.Context, out string, p arch.Params, vocab *Vocab
 		rep.InBytes += rep.Tensors[i].InBytes
 		rep.OutBytes += outBytes
 		sources[i] = gguf.TensorSource{Name: t.name, Type: typ, Shape: t.shape, WriteTo: func(w io.Writer) error {
+			if pr, ok := t.src.(*plainRows); ok && pr.t.DType.storedAs() == typ {
+				if copyBuf == nil {
+					copyBuf = make([]byte, copyChunk)
+				}
+				return copyRaw(ctx, w, pr.t, copyBuf, progress)
+			}
 			return quantize.Encode(ctx, w, t.src, t.shape, typ, run, nil, progress)
 		}}
 	}
 	return gguf.WriteFile(ctx, out, meta, sources)
+}
+
+// copyChunk is the buffer copyRaw streams through.
+const copyChunk = 8 << 20
+
+// copyRaw writes a tensor whose checkpoint bytes already are the output encoding (an fp16 weight kept as
+// F16). It reads with pread into one buffer, as cp does: no page-table work, so it runs at disk speed.
+func copyRaw(ctx context.Context, w io.Writer, t *SourceTensor, buf []byte, progress func(int64)) error {
+	size := int64(len(t.Bytes()))
+	for off := int64(0); off < size; off += copyChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := buf[:min(copyChunk, size-off)]
+		if err := t.ReadAt(chunk, off); err != nil {
+			return fmt.Errorf("read %s from %s: %w", t.Name, t.Shard, err)
+		}
+		if _, err := w.Write(chunk); err != nil {
+			return err
+		}
+		progress(int64(len(chunk)))
+	}
+	return nil
 }

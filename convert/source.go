@@ -29,6 +29,19 @@ var dtypeSizes = [...]int64{4, 2, 2, 1}
 
 func (d DType) String() string { return dtypeNames[d] }
 
+// storedAs is the GGUF type with the same byte encoding, or an unknown type for I8.
+func (d DType) storedAs() tensor.Type {
+	switch d {
+	case F32:
+		return tensor.F32
+	case F16:
+		return tensor.F16
+	case BF16:
+		return tensor.BF16
+	}
+	return tensor.Type(1 << 30)
+}
+
 // Size is the byte size of one element.
 func (d DType) Size() int64 { return dtypeSizes[d] }
 
@@ -223,3 +236,9 @@ func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
 
 // Load maps bytes [off, off+n) of the tensor in one step.
 func (t *SourceTensor) Load(off, n int64) { t.m.Load(t.base+off, n) }
+
+// ReadAt copies bytes [off, off+len(p)) of the tensor from its shard with pread.
+func (t *SourceTensor) ReadAt(p []byte, off int64) error {
+	_, err := t.m.ReadAt(p, t.base+off)
+	return err
+}
