@@ -1,0 +1,109 @@
+// Package tokenizer encodes text to token ids and back for the four ChatGLM generations, from the
+// vocabulary stored in a GGUF file: SentencePiece BPE with byte fallback (ChatGLM-6B, ChatGLM2/3-6B; v1 with
+// its newline, tab and blank rules) and GLM-4's byte-level BPE with its pre-tokenizer. Special tokens are
+// never produced from text: callers insert them as ids.
+package tokenizer
+
+import (
+	"fmt"
+
+	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/gguf"
+)
+
+// Tokenizer is an immutable vocabulary with its encoding rules; it is safe for concurrent use.
+type Tokenizer struct {
+	Family arch.Family
+	tokens []string
+	types  []int32
+	bytes  [][]byte // what each id decodes to (before SentencePiece's leading-space rule)
+	spm    *spmModel
+	bpe    *bpeModel
+	ids    map[string]int32 // token text → id, for looking up specials
+}
+
+// FromMetadata builds the tokenizer stored in a GGUF file.
+func FromMetadata(m *gguf.Metadata, fam arch.Family) (*Tokenizer, error) {
+	model, err := m.String(arch.KeyTokenizerModel)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	tokens, err := m.Strings(arch.KeyTokens)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	types, err := m.Int32s(arch.KeyTokenTypes)
+	if err != nil {
+		types = make([]int32, len(tokens))
+		for i := range types {
+			types[i] = arch.TokenNormal
+		}
+	}
+	if len(types) != len(tokens) {
+		return nil, fmt.Errorf("tokenizer: %d token types for %d tokens", len(types), len(tokens))
+	}
+	t := &Tokenizer{Family: fam, tokens: tokens, types: types, ids: make(map[string]int32, len(tokens))}
+	for i, s := range tokens {
+		if _, dup := t.ids[s]; !dup {
+			t.ids[s] = int32(i)
+		}
+	}
+	switch model {
+	case "llama":
+		scores, err := m.Float32s(arch.KeyScores)
+		if err != nil || len(scores) != len(tokens) {
+			return nil, fmt.Errorf("tokenizer: a SentencePiece vocabulary needs %d scores: %v", len(tokens), err)
+		}
+		t.spm = newSPM(tokens, scores, types)
+		t.bytes = spmTokenBytes(tokens, types, fam)
+	case "gpt2":
+		t.bpe, t.bytes, err = newBPE(tokens, types)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("tokenizer: model %q is not supported (want llama or gpt2)", model)
+	}
+	return t, nil
+}
+
+// VocabSize is the number of ids.
+func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+
+// Piece is the stored text of id ("▁你好", "<|user|>").
+func (t *Tokenizer) Piece(id int32) string {
+	if id < 0 || int(id) >= len(t.tokens) {
+		return ""
+	}
+	return t.tokens[id]
+}
+
+// ID looks a token up by its stored text, for special tokens ("[gMASK]", "<|user|>").
+func (t *Tokenizer) ID(piece string) (int32, bool) { id, ok := t.ids[piece]; return id, ok }
+
+// IsControl reports special tokens (type CONTROL), which decoding leaves out.
+func (t *Tokenizer) IsControl(id int32) bool {
+	return id >= 0 && int(id) < len(t.types) && (t.types[id] == arch.TokenControl || t.types[id] == arch.TokenUnused)
+}
+
+// Encode turns plain text into ids, with no special tokens. For SentencePiece vocabularies the dummy
+// prefix "▁" is added, as each separately encoded string gets it in the reference tokenizers.
+func (t *Tokenizer) Encode(text string) []int32 {
+	if t.bpe != nil {
+		return t.bpe.encode(text)
+	}
+	if t.Family == arch.FamilyChatGLM1 {
+		text = v1Preprocess(text)
+	}
+	return t.spm.encode(text)
+}
+
+// Decode turns ids back into text, leaving out special tokens.
+func (t *Tokenizer) Decode(ids []int32) string {
+	d := t.NewDecoder()
+	var out []byte
+	for _, id := range ids {
+		out = append(out, d.Next(id)...)
+	}
+	return string(append(out, d.Flush()...))
+}
