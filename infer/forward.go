@@ -1,0 +1,234 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/glmtool/glmtool/arch"
+)
+
+// Eval feeds tokens after those already cached and returns the logits after the last one. With all set,
+// it returns the logits after every fed token (for perplexity and log-prob checks).
+func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
+	m := s.m
+	p := m.Params
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("no tokens to evaluate")
+	}
+	if len(s.tokens)+len(tokens) > s.ctx {
+		return nil, fmt.Errorf("%w: %d cached + %d new tokens exceed the context of %d", ErrContextFull, len(s.tokens), len(tokens), s.ctx)
+	}
+	for _, id := range tokens {
+		if id < 0 || int(id) >= p.Vocab {
+			return nil, fmt.Errorf("token id %d is outside the vocabulary of %d", id, p.Vocab)
+		}
+	}
+	start := len(s.tokens)
+	for i, id := range tokens {
+		s.noteSpecial(start+i, id)
+	}
+	s.tokens = append(s.tokens, tokens...)
+	n, e := len(tokens), p.Embedding
+	x := rows(n, e)
+	for i, id := range tokens {
+		m.tokEmbd.row(int(id), x[i])
+	}
+	h := rows(n, e)
+	qkv := rows(n, p.QKVRows())
+	att := rows(n, e)
+	proj := rows(n, e)
+	up := rows(n, p.FFNUpRows())
+	act := rows(n, p.FeedForward)
+	v1 := p.Family == arch.FamilyChatGLM1
+	for l, ly := range m.layers {
+		for i := range n {
+			if v1 {
+				layerNorm(h[i], x[i], ly.attnNorm, ly.attnNormB, p.NormEpsilon)
+			} else {
+				rmsNorm(h[i], x[i], ly.attnNorm, p.NormEpsilon)
+			}
+		}
+		m.matmul(ly.qkv, h, ly.qkvB, qkv)
+		s.attention(l, start, qkv, att)
+		m.matmul(ly.attnOut, att, ly.attnOutB, proj)
+		for i := range n {
+			if v1 {
+				// spec §3.1: the residual is the normalized input times α.
+				for j := range x[i] {
+					x[i][j] = h[i][j]*p.ResidualScale + proj[i][j]
+				}
+				layerNorm(h[i], x[i], ly.ffnNorm, ly.ffnNormB, p.NormEpsilon)
+			} else {
+				for j := range x[i] {
+					x[i][j] += proj[i][j]
+				}
+				rmsNorm(h[i], x[i], ly.ffnNorm, p.NormEpsilon)
+			}
+		}
+		m.matmul(ly.up, h, ly.upB, up)
+		for i := range n {
+			if v1 {
+				for j := range act[i] {
+					act[i][j] = geluTanh(up[i][j])
+				}
+			} else {
+				ff := p.FeedForward
+				for j := range act[i] {
+					act[i][j] = silu(up[i][j]) * up[i][ff+j]
+				}
+			}
+		}
+		m.matmul(ly.down, act, ly.downB, proj)
+		for i := range n {
+			if v1 {
+				for j := range x[i] {
+					x[i][j] = h[i][j]*p.ResidualScale + proj[i][j]
+				}
+			} else {
+				for j := range x[i] {
+					x[i][j] += proj[i][j]
+				}
+			}
+		}
+	}
+	outRows := x
+	if !all {
+		outRows = x[n-1:]
+	}
+	for i := range outRows {
+		if v1 {
+			layerNorm(outRows[i], outRows[i], m.outNorm, m.outNormB, p.NormEpsilon)
+		} else {
+			rmsNorm(outRows[i], outRows[i], m.outNorm, p.NormEpsilon)
+		}
+	}
+	logits := rows(len(outRows), p.Vocab)
+	m.matmul(m.output, outRows, nil, logits)
+	for i, lg := range logits {
+		if !isFinite(lg) {
+			return nil, fmt.Errorf("the logits after token %d are not finite (NaN or Inf): the model or its weights are broken", start+len(tokens)-len(logits)+i)
+		}
+	}
+	return logits, nil
+}
+
+func rows(n, width int) [][]float32 {
+	flat := make([]float32, n*width)
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = flat[i*width : (i+1)*width]
+	}
+	return out
+}
+
+// attention splits qkv rows into heads, applies RoPE, appends K and V to the cache and attends over it
+// (causal; ChatGLM-6B also lets every context token see the whole context).
+func (s *Session) attention(l, start int, qkv, out [][]float32) {
+	m := s.m
+	p := m.Params
+	hd := p.HeadDim()
+	heads, kvHeads := p.Heads, p.HeadsKV
+	group := heads / kvHeads
+	v1 := p.Family == arch.FamilyChatGLM1
+	n := len(qkv)
+	kvDim := kvHeads * hd
+	q := rows(n, heads*hd)
+	kbuf := make([]float32, kvDim)
+	vbuf := make([]float32, kvDim)
+	for i := range n {
+		t := start + i
+		pos, block := s.positions(t)
+		row := qkv[i]
+		for h := range heads {
+			var qh, kh, vh []float32
+			if v1 {
+				// spec §2.4: per head [q | k | v], 128 each.
+				base := h * 3 * hd
+				qh, kh, vh = row[base:base+hd], row[base+hd:base+2*hd], row[base+2*hd:base+3*hd]
+			} else {
+				qh = row[h*hd : (h+1)*hd]
+			}
+			copy(q[i][h*hd:], qh)
+			if v1 {
+				copy(kbuf[h*hd:], kh)
+				copy(vbuf[h*hd:], vh)
+			}
+		}
+		if !v1 {
+			copy(kbuf, row[heads*hd:heads*hd+kvDim])
+			copy(vbuf, row[heads*hd+kvDim:heads*hd+2*kvDim])
+		}
+		for h := range heads {
+			s.rope(q[i][h*hd:(h+1)*hd], pos, block)
+		}
+		for g := range kvHeads {
+			s.rope(kbuf[g*hd:(g+1)*hd], pos, block)
+		}
+		s.storeKV(l, t, kbuf, vbuf)
+	}
+	total := start + n
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	m.pool.run(n*heads, func(worker, a, b int) {
+		scores := make([]float32, total)
+		kb := make([]float32, hd)
+		vb := make([]float32, hd)
+		for job := a; job < b; job++ {
+			i, h := job/heads, job%heads
+			t := start + i
+			limit := t + 1
+			if v1 && s.ctxLen >= 0 && t < s.ctxLen {
+				limit = max(limit, min(s.ctxLen, total)) // prefix-LM: the context is bidirectional
+			}
+			g := h / group
+			qh := q[i][h*hd : (h+1)*hd]
+			sc := scores[:limit]
+			for j := range limit {
+				sc[j] = dot(qh, s.key(l, j, g, hd, kb)) * scale
+			}
+			softmax(sc)
+			o := out[i][h*hd : (h+1)*hd]
+			clear(o)
+			for j, w := range sc {
+				vj := s.value(l, j, g, hd, vb)
+				for d := range o {
+					o[d] += w * vj[d]
+				}
+			}
+		}
+	})
+}
+
+// rope rotates one head vector in place (spec §3.3).
+func (s *Session) rope(x []float32, pos, block int) {
+	p := s.m.Params
+	theta := s.m.ropeTheta
+	if p.Family == arch.FamilyChatGLM1 {
+		half := len(x) / 2
+		rotateHalf(x[:half], float64(pos), theta)
+		rotateHalf(x[half:], float64(block), theta)
+		return
+	}
+	fp := float64(pos)
+	if p.RopeScale > 1 {
+		fp /= float64(p.RopeScale) // chatglm2-6b-32k: position interpolation
+	}
+	for i, th := range theta {
+		ang := float64(float32(fp) * th)
+		c, sn := float32(math.Cos(ang)), float32(math.Sin(ang))
+		a, b := x[2*i], x[2*i+1]
+		x[2*i] = a*c - b*sn
+		x[2*i+1] = b*c + a*sn
+	}
+}
+
+// rotateHalf is GPT-NeoX rotation on a half-head of ChatGLM-6B: pairs (j, j+d/2).
+func rotateHalf(x []float32, pos float64, theta []float32) {
+	d := len(x) / 2
+	for j := range d {
+		ang := float64(float32(pos) * theta[j])
+		c, sn := float32(math.Cos(ang)), float32(math.Sin(ang))
+		a, b := x[j], x[j+d]
+		x[j] = a*c - b*sn
+		x[j+d] = b*c + a*sn
+	}
+}

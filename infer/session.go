@@ -1,0 +1,167 @@
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/tensor"
+)
+
+// KVType is the element type of the KV cache.
+type KVType int
+
+// KV cache types: F16 halves the memory (llama.cpp's default); F32 keeps results exact.
+const (
+	KVF16 KVType = iota
+	KVF32
+)
+
+// Session is one conversation: a KV cache sized to its context, and the tokens it holds.
+type Session struct {
+	m      *Model
+	ctx    int
+	kvDim  int
+	kvType KVType
+	k, v   [][]float32 // per layer [ctx*kvDim] (F32 cache)
+	kh, vh [][]uint16  // per layer (F16 cache)
+	tokens []int32
+
+	// ChatGLM-6B's 2-D positions: the index of [gMASK] and of the first <sop> (-1 until seen).
+	maskPos, ctxLen int
+}
+
+// ErrContextFull is returned when tokens do not fit the session's context.
+var ErrContextFull = errors.New("context full")
+
+// NewSession allocates a KV cache for ctx positions.
+func (m *Model) NewSession(ctx int, kv KVType) (*Session, error) {
+	if ctx <= 0 {
+		return nil, fmt.Errorf("context size %d must be positive", ctx)
+	}
+	if ctx > m.Params.ContextLength {
+		return nil, fmt.Errorf("context %d is larger than the model's maximum of %d", ctx, m.Params.ContextLength)
+	}
+	kvDim := m.Params.HeadsKV * m.Params.HeadDim()
+	s := &Session{m: m, ctx: ctx, kvDim: kvDim, kvType: kv, maskPos: -1, ctxLen: -1}
+	for range m.layers {
+		if kv == KVF32 {
+			s.k = append(s.k, make([]float32, ctx*kvDim))
+			s.v = append(s.v, make([]float32, ctx*kvDim))
+		} else {
+			s.kh = append(s.kh, make([]uint16, ctx*kvDim))
+			s.vh = append(s.vh, make([]uint16, ctx*kvDim))
+		}
+	}
+	return s, nil
+}
+
+// Len is the number of tokens in the cache.
+func (s *Session) Len() int { return len(s.tokens) }
+
+// Context is the cache capacity.
+func (s *Session) Context() int { return s.ctx }
+
+// Tokens are the tokens in the cache.
+func (s *Session) Tokens() []int32 { return s.tokens }
+
+// Truncate drops every cached token from n on, so that a shared prefix can be kept and the rest re-fed.
+func (s *Session) Truncate(n int) {
+	if n < len(s.tokens) {
+		s.tokens = s.tokens[:n]
+		if s.ctxLen >= n {
+			s.ctxLen = -1
+		}
+		if s.maskPos >= n {
+			s.maskPos = -1
+		}
+	}
+}
+
+func (s *Session) storeKV(l, pos int, k, v []float32) {
+	kvDim := len(k)
+	if s.kvType == KVF32 {
+		copy(s.k[l][pos*kvDim:], k)
+		copy(s.v[l][pos*kvDim:], v)
+		return
+	}
+	kd, vd := s.kh[l][pos*kvDim:(pos+1)*kvDim], s.vh[l][pos*kvDim:(pos+1)*kvDim]
+	for i := range k {
+		kd[i] = tensor.F32ToF16(k[i])
+		vd[i] = tensor.F32ToF16(v[i])
+	}
+}
+
+// key and value read position pos of KV head g of layer l into dst.
+func (s *Session) key(l, pos, g, hd int, dst []float32) []float32 {
+	off := pos*s.kvDim + g*hd
+	if s.kvType == KVF32 {
+		return s.k[l][off : off+hd]
+	}
+	src := s.kh[l][off : off+hd]
+	for i, h := range src {
+		dst[i] = tensor.F16ToF32(h)
+	}
+	return dst[:hd]
+}
+
+func (s *Session) value(l, pos, g, hd int, dst []float32) []float32 {
+	off := pos*s.kvDim + g*hd
+	if s.kvType == KVF32 {
+		return s.v[l][off : off+hd]
+	}
+	src := s.vh[l][off : off+hd]
+	for i, h := range src {
+		dst[i] = tensor.F16ToF32(h)
+	}
+	return dst[:hd]
+}
+
+// positions returns the (position, block position) of absolute index t (spec §3.1 for ChatGLM-6B; plain
+// positions, divided by the interpolation factor later, for the others).
+func (s *Session) positions(t int) (int, int) {
+	if s.m.Params.Family != arch.FamilyChatGLM1 || s.ctxLen < 0 {
+		return t, 0
+	}
+	if t < s.ctxLen {
+		return t, 0
+	}
+	mp := s.maskPos
+	if mp < 0 {
+		mp = s.ctxLen - 1
+	}
+	return mp, t - s.ctxLen + 1
+}
+
+// noteSpecial records ChatGLM-6B's [gMASK] and <sop> positions as tokens arrive.
+func (s *Session) noteSpecial(t int, id int32) {
+	if s.m.Params.Family != arch.FamilyChatGLM1 || s.ctxLen >= 0 {
+		return
+	}
+	if s.m.isToken(id, "[gMASK]", 130001) || (s.maskPos < 0 && s.m.isToken(id, "[MASK]", 130000)) {
+		s.maskPos = t
+	}
+	if s.m.isToken(id, "<sop>", 130004) {
+		s.ctxLen = t
+	}
+}
+
+// isToken reports whether id is the named special token (by the vocabulary, or by its id in the real
+// ChatGLM-6B vocabulary when the file has no tokenizer).
+func (m *Model) isToken(id int32, piece string, realID int32) bool {
+	if m.Tok != nil {
+		want, ok := m.Tok.ID(piece)
+		return ok && id == want
+	}
+	return id == realID
+}
+
+func isFinite(x []float32) bool {
+	for _, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	return true
+}
