@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -30,9 +32,13 @@ var version = "dev"
 type app struct {
 	stdout      io.Writer
 	stderr      io.Writer
+	stdin       io.Reader
 	verbose     bool
 	cpuProfile  string
 	stopProfile func()
+
+	mu          sync.Mutex
+	onInterrupt func() bool
 }
 
 // usageError marks errors in the command line, so that they exit with ExitUsage.
@@ -41,18 +47,51 @@ type usageError struct{ error }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // Execute runs glmtool with os.Args and returns the process exit code. SIGINT and SIGTERM cancel the
-// command's context, which aborts long work and removes partial output files.
+// command's context, which aborts long work and removes partial output files; a command may take SIGINT
+// for itself instead (chat stops the reply in progress).
 func Execute() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		for sig := range sigs {
+			if sig == os.Interrupt {
+				if h := a.interruptHandler(); h != nil && h() {
+					continue
+				}
+			}
+			cancel()
+		}
+	}()
+	return a.run(ctx, os.Args[1:])
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdout: stdout, stderr: stderr, stdin: strings.NewReader("")}
+	return a.run(ctx, args)
+}
+
+// setInterruptHandler lets a command take SIGINT: h returns true when it handled the signal.
+func (a *app) setInterruptHandler(h func() bool) {
+	a.mu.Lock()
+	a.onInterrupt = h
+	a.mu.Unlock()
+}
+
+func (a *app) interruptHandler() func() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.onInterrupt
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	stderr := a.stderr
 	root := a.rootCommand()
 	root.SetArgs(args)
-	root.SetOut(stdout)
+	root.SetOut(a.stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if a.stopProfile != nil {
@@ -101,7 +140,7 @@ ChatGLM3-6B, GLM-4-9B) stored as GGUF files compatible with llama.cpp.`,
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand())
+	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand(), a.runCommand(), a.chatCommand(), a.tokenizeCommand())
 	return root
 }
 

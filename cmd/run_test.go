@@ -1,0 +1,219 @@
+package cmd
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/glmtool/glmtool/convert"
+	"github.com/glmtool/glmtool/gguf"
+	"github.com/glmtool/glmtool/internal/testenv"
+)
+
+// buildBinary compiles glmtool once per test into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "glmtool")
+	cmd := exec.Command("go", "build", "-o", bin, "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func convertF32(t *testing.T, name string) string {
+	out := filepath.Join(t.TempDir(), name+".gguf")
+	if _, err := convert.Checkpoint(context.Background(), filepath.Join(testenv.TestData(t), "hf", name), out, convert.Options{OutType: "f32", Threads: 2}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readF32Tensor(t *testing.T, path, name string) ([]float32, []uint64) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := safetensors.Deserialize(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv, ok := st.Tensor(name)
+	if !ok {
+		t.Fatalf("%s has no tensor %s", path, name)
+	}
+	b := tv.Data()
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out, tv.Shape()
+}
+
+// TestRunTokenLevelGolden is issue 10's acceptance check, through the built binary: prompt ids in, greedy
+// ids and per-step logits out, equal to the reference implementation's.
+func TestRunTokenLevelGolden(t *testing.T) {
+	bin := buildBinary(t)
+	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny", "glm-4-9b-chat-tiny"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(testenv.TestData(t), "hf", name)
+			raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g struct {
+				PromptIDs  []int32 `json:"prompt_ids"`
+				Generation struct {
+					GreedyIDs []int32 `json:"greedy_ids"`
+				} `json:"generation"`
+			}
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			model := convertF32(t, name)
+			logitsOut := filepath.Join(t.TempDir(), "out.safetensors")
+			ids := make([]string, len(g.PromptIDs))
+			for i, id := range g.PromptIDs {
+				ids[i] = jsonInt(int(id))
+			}
+			cmd := exec.Command(bin, "run", "-m", model, "--prompt-ids", strings.Join(ids, ","), "--temp", "0", "--max-tokens", "9",
+				"--ignore-eos", "--kv-type", "f32", "--json", "--logits-out", logitsOut, "--threads", "2")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, out)
+			}
+			var res struct {
+				PromptIDs    []int32 `json:"prompt_ids"`
+				GeneratedIDs []int32 `json:"generated_ids"`
+				StopReason   string  `json:"stop_reason"`
+				Text         *string `json:"text"`
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			if !slices.Equal(res.GeneratedIDs, g.Generation.GreedyIDs) || !slices.Equal(res.PromptIDs, g.PromptIDs) || res.StopReason != "length" {
+				t.Fatalf("generated %v (%s), want %v", res.GeneratedIDs, res.StopReason, g.Generation.GreedyIDs)
+			}
+			if (name == "chatglm-6b-tiny") != (res.Text == nil) {
+				t.Errorf("text present = %v; only the v1 fixture has no tokenizer", res.Text != nil)
+			}
+			got, shape := readF32Tensor(t, logitsOut, "logits")
+			want, wantShape := readF32Tensor(t, filepath.Join(dir, "golden.safetensors"), "logits")
+			if !slices.Equal(shape, wantShape) {
+				t.Fatalf("logits shape %v, want %v", shape, wantShape)
+			}
+			var worst float64
+			for i := range got {
+				worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+			}
+			if worst > 1e-3 {
+				t.Errorf("max |Δ logits| = %g, want ≤ 1e-3", worst)
+			}
+			idsOut, _ := readF32Tensor(t, logitsOut, "ids") // int32 bits
+			for i, v := range idsOut {
+				if int32(math.Float32bits(v)) != g.Generation.GreedyIDs[i] {
+					t.Errorf("ids[%d] in the logits file = %d", i, int32(math.Float32bits(v)))
+				}
+			}
+		})
+	}
+}
+
+func jsonInt(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestRunErrors(t *testing.T) {
+	model := convertF32(t, "chatglm3-6b-tiny")
+	dir := t.TempDir()
+	// A file of an unknown architecture, and one with a tensor missing / of the wrong shape.
+	f, err := gguf.Open(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := filepath.Join(dir, "llama.gguf")
+	meta := f.Meta.Clone()
+	meta.Set("general.architecture", gguf.String("llama"))
+	if err := gguf.WriteFile(context.Background(), unknown, meta, f.Sources()); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.gguf")
+	src := f.Sources()
+	var kept []gguf.TensorSource
+	for _, s := range src {
+		if s.Name != "blk.1.ffn_down.weight" {
+			kept = append(kept, s)
+		}
+	}
+	if err := gguf.WriteFile(context.Background(), missing, f.Meta, kept); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	long := strings.Repeat("你好", 300)
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"run", "-m", unknown, "--prompt", "hi"}, ExitFailure, `architecture "llama" is not supported`},
+		{[]string{"run", "-m", missing, "--prompt", "hi"}, ExitFailure, "tensor blk.1.ffn_down.weight is missing"},
+		{[]string{"run", "-m", model, "--prompt", long}, ExitFailure, "the context holds 256"},
+		{[]string{"run", "-m", model, "--prompt-ids", "64790,x,3"}, ExitUsage, `--prompt-ids: item 2 "x" is not a token id`},
+		{[]string{"run", "-m", model, "--prompt-ids", "64790,65024"}, ExitUsage, "--prompt-ids: id 65024 is outside the vocabulary (0 to 65023)"},
+		{[]string{"run", "-m", model, "--prompt-ids", " , "}, ExitUsage, "--prompt-ids: the id list is empty"},
+		{[]string{"run", "-m", model, "--ctx", "4", "--prompt-ids", "1,2,3,4,5"}, ExitUsage, "--prompt-ids: 5 ids do not fit the context of 4 tokens"},
+		{[]string{"run", "-m", model}, ExitUsage, "give exactly one of --prompt"},
+		{[]string{"run", "-m", model, "--prompt", "x", "--kv-type", "q8"}, ExitUsage, `--kv-type "q8": want f16 or f32`},
+		{[]string{"run", "-m", model, "--prompt", "x", "--ctx", "100000"}, ExitUsage, "larger than the model's maximum of 256"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d %q, want %d with %q", c.args[3:], code, stderr, c.code, c.msg)
+		}
+	}
+}
+
+// TestRunAndChat drives run (text, stdin, --json) and chat (piped stdin, /clear) on a tiny model.
+func TestRunAndChat(t *testing.T) {
+	model := convertF32(t, "glm-4-9b-chat-tiny")
+	code, out1, stderr := runCLI(t, "run", "-m", model, "--prompt", "你好", "--temp", "0", "-n", "6", "--seed", "3")
+	if code != ExitOK || out1 == "" {
+		t.Fatalf("run: exit %d %s", code, stderr)
+	}
+	// Greedy output is deterministic, across thread counts too.
+	code, out2, _ := runCLI(t, "run", "-m", model, "--prompt", "你好", "--temp", "0", "-n", "6", "--threads", "1")
+	if code != ExitOK || out1 != out2 {
+		t.Errorf("greedy output differs between runs: %q vs %q", out1, out2)
+	}
+	// Sampling is reproducible with a seed.
+	_, s1, _ := runCLI(t, "run", "-m", model, "--prompt", "你好", "--temp", "0.9", "-n", "8", "--seed", "42", "--json")
+	_, s2, _ := runCLI(t, "run", "-m", model, "--prompt", "你好", "--temp", "0.9", "-n", "8", "--seed", "42", "--json")
+	var j1, j2 struct {
+		GeneratedIDs []int32 `json:"generated_ids"`
+	}
+	_ = json.Unmarshal([]byte(s1), &j1)
+	_ = json.Unmarshal([]byte(s2), &j2)
+	if len(j1.GeneratedIDs) == 0 || !slices.Equal(j1.GeneratedIDs, j2.GeneratedIDs) {
+		t.Errorf("seeded sampling is not reproducible: %v vs %v", j1.GeneratedIDs, j2.GeneratedIDs)
+	}
+	var buf strings.Builder
+	a := &app{stdout: &buf, stderr: &buf, stdin: strings.NewReader("你好\n/clear\n再见\n")}
+	if code := a.run(context.Background(), []string{"chat", "-m", model, "-n", "4", "--temp", "0"}); code != ExitOK {
+		t.Fatalf("chat: exit %d: %s", code, buf.String())
+	}
+	if lines := strings.Count(buf.String(), "\n"); lines != 2 {
+		t.Errorf("chat over a pipe printed %d lines, want one per message:\n%s", lines, buf.String())
+	}
+	if strings.Contains(buf.String(), "> ") {
+		t.Errorf("chat decorated a piped session: %q", buf.String())
+	}
+}

@@ -1,0 +1,88 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// GenerateOptions control a generation.
+type GenerateOptions struct {
+	MaxTokens int   // <= 0: until a stop id or the context is full
+	Stops     []int32
+	IgnoreEOS bool // keep going past stop ids (exactly MaxTokens steps)
+	Sampler   *Sampler
+	// OnToken is called with each generated id as soon as it is chosen; returning false stops.
+	OnToken func(id int32) bool
+	// OnLogits, when set, sees the logits that produced each generated token (before sampling changes them).
+	OnLogits func(step int, logits []float32)
+}
+
+// Result describes a finished generation.
+type Result struct {
+	Generated  []int32
+	StopReason string // "stop" (a stop id), "length" (MaxTokens), "context" (context full), "cancelled"
+	PromptTime time.Duration
+	GenTime    time.Duration
+	PromptN    int
+}
+
+// Generate feeds prompt (after the cached tokens) and samples until a stop id, MaxTokens, a full context
+// or ctx's cancellation. The stop id itself is not included in Generated.
+func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOptions) (*Result, error) {
+	res := &Result{PromptN: len(prompt)}
+	if len(prompt) == 0 {
+		return nil, fmt.Errorf("the prompt is empty")
+	}
+	if len(s.tokens)+len(prompt) > s.ctx {
+		return nil, fmt.Errorf("%w: the prompt has %d tokens (plus %d cached), the context holds %d; raise --ctx (the model allows %d)",
+			ErrContextFull, len(prompt), len(s.tokens), s.ctx, s.m.Params.ContextLength)
+	}
+	t0 := time.Now()
+	logits, err := s.Eval(prompt, false)
+	if err != nil {
+		return nil, err
+	}
+	res.PromptTime = time.Since(t0)
+	t1 := time.Now()
+	defer func() { res.GenTime = time.Since(t1) }()
+	row := logits[0]
+	for step := 0; ; step++ {
+		if opt.OnLogits != nil {
+			opt.OnLogits(step, row)
+		}
+		id := opt.Sampler.Sample(slices.Clone(row), s.tokens)
+		if !opt.IgnoreEOS && slices.Contains(opt.Stops, id) {
+			res.StopReason = "stop"
+			return res, nil
+		}
+		res.Generated = append(res.Generated, id)
+		if opt.OnToken != nil && !opt.OnToken(id) {
+			res.StopReason = "cancelled"
+			return res, nil
+		}
+		if opt.MaxTokens > 0 && len(res.Generated) >= opt.MaxTokens {
+			res.StopReason = "length"
+			return res, nil
+		}
+		if err := ctx.Err(); err != nil {
+			res.StopReason = "cancelled"
+			return res, nil
+		}
+		if len(s.tokens) >= s.ctx {
+			res.StopReason = "context"
+			return res, nil
+		}
+		out, err := s.Eval([]int32{id}, false)
+		if err != nil {
+			if errors.Is(err, ErrContextFull) {
+				res.StopReason = "context"
+				return res, nil
+			}
+			return res, err
+		}
+		row = out[0]
+	}
+}
