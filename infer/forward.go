@@ -10,12 +10,29 @@ import (
 // Eval feeds tokens after those already cached and returns the logits after the last one. With all set,
 // it returns the logits after every fed token (for perplexity and log-prob checks).
 func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
+	outRows, err := s.Hidden(tokens, all)
+	if err != nil {
+		return nil, err
+	}
+	logits := rows(len(outRows), s.m.Params.Vocab)
+	s.m.matmul(s.m.output, outRows, nil, logits)
+	start := len(s.tokens) - len(tokens)
+	for i, lg := range logits {
+		if !isFinite(lg) {
+			return nil, fmt.Errorf("the logits after token %d are not finite (NaN or Inf): the model or its weights are broken", start+len(tokens)-len(logits)+i)
+		}
+	}
+	return logits, nil
+}
+
+// Hidden is Eval without the output layer: the final hidden states, after the final norm.
+func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 	m := s.m
 	p := m.Params
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("no tokens to evaluate")
 	}
-	if len(s.tokens)+len(tokens) > s.ctx {
+	if s.prefix+len(s.tokens)+len(tokens) > s.ctx {
 		return nil, fmt.Errorf("%w: %d cached + %d new tokens exceed the context of %d", ErrContextFull, len(s.tokens), len(tokens), s.ctx)
 	}
 	for _, id := range tokens {
@@ -102,14 +119,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 			rmsNorm(outRows[i], outRows[i], m.outNorm, p.NormEpsilon)
 		}
 	}
-	logits := rows(len(outRows), p.Vocab)
-	m.matmul(m.output, outRows, nil, logits)
-	for i, lg := range logits {
-		if !isFinite(lg) {
-			return nil, fmt.Errorf("the logits after token %d are not finite (NaN or Inf): the model or its weights are broken", start+len(tokens)-len(logits)+i)
-		}
-	}
-	return logits, nil
+	return outRows, nil
 }
 
 func rows(n, width int) [][]float32 {
@@ -164,12 +174,12 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 		for g := range kvHeads {
 			s.rope(kbuf[g*hd:(g+1)*hd], pos, block)
 		}
-		s.storeKV(l, t, kbuf, vbuf)
+		s.storeKV(l, s.prefix+t, kbuf, vbuf)
 	}
 	total := start + n
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	m.pool.run(n*heads, func(worker, a, b int) {
-		scores := make([]float32, total)
+		scores := make([]float32, s.prefix+total)
 		kb := make([]float32, hd)
 		vb := make([]float32, hd)
 		for job := a; job < b; job++ {
@@ -181,8 +191,9 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 			}
 			g := h / group
 			qh := q[i][h*hd : (h+1)*hd]
-			sc := scores[:limit]
-			for j := range limit {
+			// A P-tuning prefix occupies the first cache slots and is visible to every token.
+			sc := scores[:s.prefix+limit]
+			for j := range sc {
 				sc[j] = dot(qh, s.key(l, j, g, hd, kb)) * scale
 			}
 			softmax(sc)

@@ -36,7 +36,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("the prompt is empty")
 	}
-	if len(s.tokens)+len(prompt) > s.ctx {
+	if s.prefix+len(s.tokens)+len(prompt) > s.ctx {
 		return nil, fmt.Errorf("%w: the prompt has %d tokens (plus %d cached), the context holds %d; raise --ctx (the model allows %d)",
 			ErrContextFull, len(prompt), len(s.tokens), s.ctx, s.m.Params.ContextLength)
 	}

@@ -30,7 +30,37 @@ type Session struct {
 
 	// ChatGLM-6B's 2-D positions: the index of [gMASK] and of the first <sop> (-1 until seen).
 	maskPos, ctxLen int
+	// prefix is the number of P-tuning v2 prefix entries at the start of the cache (they have no token
+	// and no position).
+	prefix int
 }
+
+// SetPrefix loads a P-tuning v2 prefix: for each layer, n key and n value vectors of the KV width, which
+// every token then attends to. It empties the session.
+func (s *Session) SetPrefix(keys, values [][]float32) error {
+	if len(keys) != len(s.m.layers) || len(values) != len(s.m.layers) {
+		return fmt.Errorf("prefix has %d/%d layers, the model %d", len(keys), len(values), len(s.m.layers))
+	}
+	n := len(keys[0]) / s.kvDim
+	if n*s.kvDim != len(keys[0]) || n >= s.ctx {
+		return fmt.Errorf("prefix of %d values does not fit a KV width of %d and a context of %d", len(keys[0]), s.kvDim, s.ctx)
+	}
+	s.Truncate(0)
+	for l := range keys {
+		if len(keys[l]) != n*s.kvDim || len(values[l]) != n*s.kvDim {
+			return fmt.Errorf("prefix layer %d: %d/%d values, want %d", l, len(keys[l]), len(values[l]), n*s.kvDim)
+		}
+		for i := range n {
+			s.storeKV(l, i, keys[l][i*s.kvDim:(i+1)*s.kvDim], values[l][i*s.kvDim:(i+1)*s.kvDim])
+		}
+	}
+	s.prefix = n
+	return nil
+}
+
+// SetV1Layout fixes ChatGLM-6B's [gMASK] and <sop> indices for prompts whose ids are not the real
+// vocabulary's (test models); normally they are found from the tokens.
+func (s *Session) SetV1Layout(maskPos, ctxLen int) { s.maskPos, s.ctxLen = maskPos, ctxLen }
 
 // ErrContextFull is returned when tokens do not fit the session's context.
 var ErrContextFull = errors.New("context full")
@@ -68,6 +98,9 @@ func (s *Session) Tokens() []int32 { return s.tokens }
 
 // Truncate drops every cached token from n on, so that a shared prefix can be kept and the rest re-fed.
 func (s *Session) Truncate(n int) {
+	if n == 0 {
+		s.prefix = 0
+	}
 	if n < len(s.tokens) {
 		s.tokens = s.tokens[:n]
 		if s.ctxLen >= n {
