@@ -8,13 +8,14 @@ import (
 )
 
 // Eval feeds tokens after those already cached and returns the logits after the last one. With all set,
-// it returns the logits after every fed token (for perplexity and log-prob checks).
+// it returns the logits after every fed token (for perplexity and log-prob checks). The returned rows are
+// the session's buffers: they stay valid until the next call.
 func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 	outRows, err := s.Hidden(tokens, all)
 	if err != nil {
 		return nil, err
 	}
-	logits := rows(len(outRows), s.m.Params.Vocab)
+	logits := s.ws.grow(&s.ws.logits, len(outRows), s.m.Params.Vocab)
 	s.m.matmul(s.m.output, outRows, nil, logits)
 	start := len(s.tokens) - len(tokens)
 	for i, lg := range logits {
@@ -46,16 +47,17 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 	}
 	s.tokens = append(s.tokens, tokens...)
 	n, e := len(tokens), p.Embedding
-	x := rows(n, e)
+	ws := &s.ws
+	x := ws.grow(&ws.x, n, e)
 	for i, id := range tokens {
 		m.tokEmbd.row(int(id), x[i])
 	}
-	h := rows(n, e)
-	qkv := rows(n, p.QKVRows())
-	att := rows(n, e)
-	proj := rows(n, e)
-	up := rows(n, p.FFNUpRows())
-	act := rows(n, p.FeedForward)
+	h := ws.grow(&ws.h, n, e)
+	qkv := ws.grow(&ws.qkv, n, p.QKVRows())
+	att := ws.grow(&ws.att, n, e)
+	proj := ws.grow(&ws.proj, n, e)
+	up := ws.grow(&ws.up, n, p.FFNUpRows())
+	act := ws.grow(&ws.act, n, p.FeedForward)
 	v1 := p.Family == arch.FamilyChatGLM1
 	for l, ly := range m.layers {
 		for i := range n {
@@ -122,12 +124,28 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 	return outRows, nil
 }
 
-func rows(n, width int) [][]float32 {
+// workspace holds a session's activation buffers. They grow to the largest batch seen and are reused, so
+// decoding a token allocates nothing.
+type workspace struct {
+	x, h, qkv, att, proj, up, act, q, logits [][]float32
+	kbuf, vbuf                               []float32
+	scores, kb, vb                           [][]float32 // per worker
+}
+
+// grow returns buf as n rows of width, reallocating only when it is too small.
+func (w *workspace) grow(buf *[][]float32, n, width int) [][]float32 {
+	if len(*buf) >= n && (n == 0 || cap((*buf)[0]) >= width) {
+		for i := range n {
+			(*buf)[i] = (*buf)[i][:width]
+		}
+		return (*buf)[:n]
+	}
 	flat := make([]float32, n*width)
 	out := make([][]float32, n)
 	for i := range out {
-		out[i] = flat[i*width : (i+1)*width]
+		out[i] = flat[i*width : (i+1)*width : (i+1)*width]
 	}
+	*buf = out
 	return out
 }
 
@@ -142,9 +160,22 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 	v1 := p.Family == arch.FamilyChatGLM1
 	n := len(qkv)
 	kvDim := kvHeads * hd
-	q := rows(n, heads*hd)
-	kbuf := make([]float32, kvDim)
-	vbuf := make([]float32, kvDim)
+	ws := &s.ws
+	q := ws.grow(&ws.q, n, heads*hd)
+	if len(ws.kbuf) < kvDim {
+		ws.kbuf, ws.vbuf = make([]float32, kvDim), make([]float32, kvDim)
+	}
+	kbuf, vbuf := ws.kbuf[:kvDim], ws.vbuf[:kvDim]
+	if len(ws.scores) == 0 {
+		ws.scores = make([][]float32, m.threads)
+		ws.kb = make([][]float32, m.threads)
+		ws.vb = make([][]float32, m.threads)
+		for w := range ws.scores {
+			ws.scores[w] = make([]float32, s.ctx)
+			ws.kb[w] = make([]float32, hd)
+			ws.vb[w] = make([]float32, hd)
+		}
+	}
 	for i := range n {
 		t := start + i
 		pos, block := s.positions(t)
@@ -179,9 +210,7 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 	total := start + n
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	m.pool.run(n*heads, func(worker, a, b int) {
-		scores := make([]float32, s.prefix+total)
-		kb := make([]float32, hd)
-		vb := make([]float32, hd)
+		scores, kb, vb := ws.scores[worker], ws.kb[worker], ws.vb[worker]
 		for job := a; job < b; job++ {
 			i, h := job/heads, job%heads
 			t := start + i

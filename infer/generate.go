@@ -10,7 +10,7 @@ import (
 
 // GenerateOptions control a generation.
 type GenerateOptions struct {
-	MaxTokens int   // <= 0: until a stop id or the context is full
+	MaxTokens int // <= 0: until a stop id or the context is full
 	Stops     []int32
 	IgnoreEOS bool // keep going past stop ids (exactly MaxTokens steps)
 	Sampler   *Sampler

@@ -37,8 +37,10 @@ func readST(t *testing.T, path string) map[string]stTensor {
 	return out
 }
 
-func (s stTensor) f32(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(s.data[4*i:])) }
-func (s stTensor) i32(i int) int32   { return int32(binary.LittleEndian.Uint32(s.data[4*i:])) }
+func (s stTensor) f32(i int) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(s.data[4*i:]))
+}
+func (s stTensor) i32(i int) int32 { return int32(binary.LittleEndian.Uint32(s.data[4*i:])) }
 
 var ggufModels = []string{"chatglm3-tiny-f32", "chatglm3-tiny-f16", "chatglm3-tiny-Q4_0", "chatglm3-tiny-Q4_1", "chatglm3-tiny-Q5_0",
 	"chatglm3-tiny-Q5_1", "chatglm3-tiny-Q8_0", "chatglm3-tiny-Q4_K_M", "chatglm3-tiny-Q6_K", "glm4-tiny-bpe-f16", "glm4-tiny-bpe-Q8_0"}

@@ -30,6 +30,8 @@ type Session struct {
 
 	// ChatGLM-6B's 2-D positions: the index of [gMASK] and of the first <sop> (-1 until seen).
 	maskPos, ctxLen int
+	ws              workspace
+
 	// prefix is the number of P-tuning v2 prefix entries at the start of the cache (they have no token
 	// and no position).
 	prefix int

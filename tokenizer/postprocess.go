@@ -19,7 +19,9 @@ type PostProcessor struct {
 // NewPostProcessor starts a stream for family fam (a pass-through for ChatGLM3 and GLM-4).
 func NewPostProcessor(fam arch.Family) *PostProcessor { return &PostProcessor{fam: fam} }
 
-func (p *PostProcessor) active() bool { return p.fam == arch.FamilyChatGLM1 || p.fam == arch.FamilyChatGLM2 }
+func (p *PostProcessor) active() bool {
+	return p.fam == arch.FamilyChatGLM1 || p.fam == arch.FamilyChatGLM2
+}
 
 // Write adds text and returns what can be shown now.
 func (p *PostProcessor) Write(s string) string {
