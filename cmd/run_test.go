@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"github.com/glmtool/glmtool/convert"
 	"github.com/glmtool/glmtool/gguf"
 	"github.com/glmtool/glmtool/internal/testenv"
+	"github.com/glmtool/glmtool/tensor"
 )
 
 // buildBinary compiles glmtool once per test into a temporary directory.
@@ -156,7 +158,37 @@ func TestRunErrors(t *testing.T) {
 	if err := gguf.WriteFile(context.Background(), missing, f.Meta, kept); err != nil {
 		t.Fatal(err)
 	}
+	// Wrong shape: blk.0.attn_output.weight declared [48, 24] instead of [48, 48]; and NaN weights.
+	wrong := filepath.Join(dir, "wrong.gguf")
+	nan := filepath.Join(dir, "nan.gguf")
+	var reshaped, poisoned []gguf.TensorSource
+	for _, s := range src {
+		r, p := s, s
+		if s.Name == "blk.0.attn_output.weight" {
+			r.Shape = tensor.Shape{48, 24}
+			r.WriteTo = func(w io.Writer) error { _, err := w.Write(make([]byte, 48*24*4)); return err }
+		}
+		if s.Name == "output_norm.weight" {
+			p.WriteTo = func(w io.Writer) error {
+				b := make([]byte, 4*48)
+				for i := 0; i < len(b); i += 4 {
+					binary.LittleEndian.PutUint32(b[i:], 0x7fc00000)
+				}
+				_, err := w.Write(b)
+				return err
+			}
+		}
+		reshaped, poisoned = append(reshaped, r), append(poisoned, p)
+	}
+	if err := gguf.WriteFile(context.Background(), wrong, f.Meta, reshaped); err != nil {
+		t.Fatal(err)
+	}
+	if err := gguf.WriteFile(context.Background(), nan, f.Meta, poisoned); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
+	idsFile := filepath.Join(dir, "ids.txt")
+	writeFile(t, idsFile, []byte("64790 64792\n36474,54591\n"))
 	long := strings.Repeat("你好", 300)
 	cases := []struct {
 		args []string
@@ -165,6 +197,8 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{[]string{"run", "-m", unknown, "--prompt", "hi"}, ExitFailure, `architecture "llama" is not supported`},
 		{[]string{"run", "-m", missing, "--prompt", "hi"}, ExitFailure, "tensor blk.1.ffn_down.weight is missing"},
+		{[]string{"run", "-m", wrong, "--prompt", "hi"}, ExitFailure, "tensor blk.0.attn_output.weight has shape [48, 24], want [48, 48]"},
+		{[]string{"run", "-m", nan, "--prompt", "hi"}, ExitFailure, "are not finite (NaN or Inf)"},
 		{[]string{"run", "-m", model, "--prompt", long}, ExitFailure, "the context holds 256"},
 		{[]string{"run", "-m", model, "--prompt-ids", "64790,x,3"}, ExitUsage, `--prompt-ids: item 2 "x" is not a token id`},
 		{[]string{"run", "-m", model, "--prompt-ids", "64790,65024"}, ExitUsage, "--prompt-ids: id 65024 is outside the vocabulary (0 to 65023)"},
@@ -179,6 +213,10 @@ func TestRunErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%v: exit %d %q, want %d with %q", c.args[3:], code, stderr, c.code, c.msg)
 		}
+	}
+	code, stdout, stderr := runCLI(t, "run", "-m", model, "--prompt-ids-file", idsFile, "--temp", "0", "-n", "2", "--json")
+	if code != ExitOK || !strings.Contains(stdout, `"prompt_ids":[64790,64792,36474,54591]`) {
+		t.Errorf("--prompt-ids-file: exit %d %s %s", code, stdout, stderr)
 	}
 }
 
@@ -215,5 +253,15 @@ func TestRunAndChat(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "> ") {
 		t.Errorf("chat decorated a piped session: %q", buf.String())
+	}
+	// A small context fills after a few turns: the oldest turns are dropped and the chat goes on.
+	buf.Reset()
+	lines := strings.Repeat("请介绍一下你自己，并说说你能做什么。\n", 12)
+	a = &app{stdout: &buf, stderr: &buf, stdin: strings.NewReader(lines)}
+	if code := a.run(context.Background(), []string{"chat", "-m", model, "-n", "8", "--temp", "0", "--ctx", "96"}); code != ExitOK {
+		t.Fatalf("chat with a full context: exit %d: %s", code, buf.String())
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 12 {
+		t.Errorf("%d replies, want 12", n)
 	}
 }

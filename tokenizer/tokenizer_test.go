@@ -176,3 +176,23 @@ func TestV1Rules(t *testing.T) {
 }
 
 func spaces(n int) string { return string(slices.Repeat([]byte(" "), n)) }
+
+// TestPostProcessorStreams: feeding a reply in any chunks gives what PostProcess gives on the whole.
+func TestPostProcessorStreams(t *testing.T) {
+	texts := []string{"  你好,世界! 我是 ChatGLM: 一个?助手 ;  ", "a,b,c", "好,", ",好", "\n\n答：是的,对。\n"}
+	for _, text := range texts {
+		want := PostProcess(arch.FamilyChatGLM2, text)
+		rs := []rune(text)
+		for step := 1; step <= 3; step++ {
+			p := NewPostProcessor(arch.FamilyChatGLM2)
+			var got string
+			for i := 0; i < len(rs); i += step {
+				got += p.Write(string(rs[i:min(len(rs), i+step)]))
+			}
+			got += p.Flush()
+			if got != want {
+				t.Errorf("chunks of %d: %q, want %q", step, got, want)
+			}
+		}
+	}
+}
