@@ -16,7 +16,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 		return nil, err
 	}
 	logits := s.ws.grow(&s.ws.logits, len(outRows), s.m.Params.Vocab)
-	s.m.matmul(s.m.output, outRows, nil, logits)
+	s.m.matmul(s.m.output, outRows, nil, logits, &s.ws.q8)
 	start := len(s.tokens) - len(tokens)
 	for i, lg := range logits {
 		if !isFinite(lg) {
@@ -67,9 +67,9 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 				rmsNorm(h[i], x[i], ly.attnNorm, p.NormEpsilon)
 			}
 		}
-		m.matmul(ly.qkv, h, ly.qkvB, qkv)
+		m.matmul(ly.qkv, h, ly.qkvB, qkv, &ws.q8)
 		s.attention(l, start, qkv, att)
-		m.matmul(ly.attnOut, att, ly.attnOutB, proj)
+		m.matmul(ly.attnOut, att, ly.attnOutB, proj, &ws.q8)
 		for i := range n {
 			if v1 {
 				// spec §3.1: the residual is the normalized input times α.
@@ -84,7 +84,7 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 				rmsNorm(h[i], x[i], ly.ffnNorm, p.NormEpsilon)
 			}
 		}
-		m.matmul(ly.up, h, ly.upB, up)
+		m.matmul(ly.up, h, ly.upB, up, &ws.q8)
 		for i := range n {
 			if v1 {
 				for j := range act[i] {
@@ -97,7 +97,7 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 				}
 			}
 		}
-		m.matmul(ly.down, act, ly.downB, proj)
+		m.matmul(ly.down, act, ly.downB, proj, &ws.q8)
 		for i := range n {
 			if v1 {
 				for j := range x[i] {
@@ -129,6 +129,7 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 type workspace struct {
 	x, h, qkv, att, proj, up, act, q, logits [][]float32
 	kbuf, vbuf                               []float32
+	q8                                       []byte      // activations quantized to Q8_0
 	scores, kb, vb                           [][]float32 // per worker
 }
 

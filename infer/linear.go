@@ -56,9 +56,25 @@ func (w *weight) row(r int, dst []float32) {
 }
 
 // matmul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. Each weight row
-// is read once per call whatever the number of tokens; F32, F16 and Q8_0/Q4_0 rows are dotted in place,
-// other types are decoded one row at a time into a per-worker buffer.
-func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32) {
+// is read once per call whatever the number of tokens. As in ggml, Q4_0 and Q8_0 rows meet activations
+// quantized to Q8_0 (integer block dot products, scaled once per block); F32 and F16 rows are dotted in
+// place; other types (F16 included: a table decode plus a float dot beats converting in the dot) are
+// decoded one row at a time into a per-worker buffer. q8 is the caller's buffer for
+// the quantized activations.
+func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, q8 *[]byte) {
+	var qx [][]byte
+	if w.typ == tensor.Q4_0 || w.typ == tensor.Q8_0 {
+		rb := w.cols / 32 * 34
+		if cap(*q8) < rb*len(x) {
+			*q8 = make([]byte, rb*len(x))
+		}
+		buf := (*q8)[:rb*len(x)]
+		qx = make([][]byte, len(x))
+		for t := range x {
+			qx[t] = buf[t*rb : (t+1)*rb]
+			_ = tensor.Quantize(tensor.Q8_0, x[t], qx[t])
+		}
+	}
 	m.pool.run(w.rows, func(worker, r0, r1 int) {
 		buf := m.scratch[worker][:w.cols]
 		for r := r0; r < r1; r++ {
@@ -69,12 +85,10 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 				switch w.typ {
 				case tensor.F32:
 					s = dotF32(rowData, x[t])
-				case tensor.F16:
-					s = dotF16(rowData, x[t])
 				case tensor.Q8_0:
-					s = dotQ8_0(rowData, x[t])
+					s = dotQ8_0Q8_0(rowData, qx[t])
 				case tensor.Q4_0:
-					s = dotQ4_0(rowData, x[t])
+					s = dotQ4_0Q8_0(rowData, qx[t])
 				default:
 					if !decoded {
 						w.row(r, buf)
@@ -90,6 +104,40 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 		}
 	})
 }
+
+// dotQ4_0Q8_0 is ggml's vec_dot_q4_0_q8_0: per block an integer sum of (q4-8)·q8, times both scales.
+func dotQ4_0Q8_0(w, a []byte) float32 {
+	var s float32
+	for b := 0; b < len(a)/34; b++ {
+		wb := w[b*18 : b*18+18]
+		ab := a[b*34 : b*34+34]
+		var sumi int32
+		qs, lo, hi := wb[2:18], ab[2:18], ab[18:34]
+		for j, q := range qs {
+			sumi += (int32(q&0xf)-8)*int32(int8(lo[j])) + (int32(q>>4)-8)*int32(int8(hi[j]))
+		}
+		s += float32(sumi) * (halfAt(wb) * halfAt(ab))
+	}
+	return s
+}
+
+// dotQ8_0Q8_0 is ggml's vec_dot_q8_0_q8_0.
+func dotQ8_0Q8_0(w, a []byte) float32 {
+	var s float32
+	for b := 0; b < len(a)/34; b++ {
+		wb := w[b*34 : b*34+34]
+		ab := a[b*34 : b*34+34]
+		var sumi int32
+		wq, aq := wb[2:34], ab[2:34]
+		for j := range wq {
+			sumi += int32(int8(wq[j])) * int32(int8(aq[j]))
+		}
+		s += float32(sumi) * (halfAt(wb) * halfAt(ab))
+	}
+	return s
+}
+
+func halfAt(b []byte) float32 { return tensor.F16ToF32(uint16(b[0]) | uint16(b[1])<<8) }
 
 // dot sums in four lanes for speed and accuracy.
 func dot(a, b []float32) float32 {
@@ -118,51 +166,4 @@ func dotF32(row []byte, x []float32) float32 {
 		s0 += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:])) * x[i]
 	}
 	return s0 + s1
-}
-
-func dotF16(row []byte, x []float32) float32 {
-	var s0, s1 float32
-	row = row[:2*len(x)]
-	for i := 0; i+1 < len(x); i += 2 {
-		s0 += tensor.F16ToF32(uint16(row[2*i])|uint16(row[2*i+1])<<8) * x[i]
-		s1 += tensor.F16ToF32(uint16(row[2*i+2])|uint16(row[2*i+3])<<8) * x[i+1]
-	}
-	if len(x)%2 == 1 {
-		i := len(x) - 1
-		s0 += tensor.F16ToF32(uint16(row[2*i])|uint16(row[2*i+1])<<8) * x[i]
-	}
-	return s0 + s1
-}
-
-func dotQ8_0(row []byte, x []float32) float32 {
-	var s float32
-	for b := 0; b < len(x)/32; b++ {
-		blk := row[b*34 : b*34+34]
-		d := tensor.F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8)
-		xs := x[b*32 : b*32+32]
-		var a0, a1 float32
-		for j := 0; j < 32; j += 2 {
-			a0 += float32(int8(blk[2+j])) * xs[j]
-			a1 += float32(int8(blk[3+j])) * xs[j+1]
-		}
-		s += d * (a0 + a1)
-	}
-	return s
-}
-
-func dotQ4_0(row []byte, x []float32) float32 {
-	var s float32
-	for b := 0; b < len(x)/32; b++ {
-		blk := row[b*18 : b*18+18]
-		d := tensor.F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8)
-		xs := x[b*32 : b*32+32]
-		var a0, a1 float32
-		for j := range 16 {
-			q := blk[2+j]
-			a0 += float32(int32(q&0xf)-8) * xs[j]
-			a1 += float32(int32(q>>4)-8) * xs[j+16]
-		}
-		s += d * (a0 + a1)
-	}
-	return s
 }
