@@ -16,7 +16,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 		return nil, err
 	}
 	logits := s.ws.grow(&s.ws.logits, len(outRows), s.m.Params.Vocab)
-	s.m.matmul(s.m.output, outRows, nil, logits, &s.ws.q8)
+	s.m.matmul(s.m.output, outRows, nil, logits, &s.ws)
 	start := len(s.tokens) - len(tokens)
 	for i, lg := range logits {
 		if !isFinite(lg) {
@@ -67,9 +67,9 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 				rmsNorm(h[i], x[i], ly.attnNorm, p.NormEpsilon)
 			}
 		}
-		m.matmul(ly.qkv, h, ly.qkvB, qkv, &ws.q8)
+		m.matmul(ly.qkv, h, ly.qkvB, qkv, ws)
 		s.attention(l, start, qkv, att)
-		m.matmul(ly.attnOut, att, ly.attnOutB, proj, &ws.q8)
+		m.matmul(ly.attnOut, att, ly.attnOutB, proj, ws)
 		for i := range n {
 			if v1 {
 				// spec §3.1: the residual is the normalized input times α.
@@ -84,7 +84,7 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 				rmsNorm(h[i], x[i], ly.ffnNorm, p.NormEpsilon)
 			}
 		}
-		m.matmul(ly.up, h, ly.upB, up, &ws.q8)
+		m.matmul(ly.up, h, ly.upB, up, ws)
 		for i := range n {
 			if v1 {
 				for j := range act[i] {
@@ -97,7 +97,7 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 				}
 			}
 		}
-		m.matmul(ly.down, act, ly.downB, proj, &ws.q8)
+		m.matmul(ly.down, act, ly.downB, proj, ws)
 		for i := range n {
 			if v1 {
 				for j := range x[i] {
@@ -131,6 +131,8 @@ type workspace struct {
 	kbuf, vbuf                               []float32
 	q8                                       []byte      // activations quantized to Q8_0
 	scores, kb, vb                           [][]float32 // per worker
+	mm                                       matmulJob
+	attn                                     attentionJob
 }
 
 // grow returns buf as n rows of width, reallocating only when it is too small.
@@ -157,7 +159,6 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 	p := m.Params
 	hd := p.HeadDim()
 	heads, kvHeads := p.Heads, p.HeadsKV
-	group := heads / kvHeads
 	v1 := p.Family == arch.FamilyChatGLM1
 	n := len(qkv)
 	kvDim := kvHeads * hd
@@ -210,33 +211,51 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 	}
 	total := start + n
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	m.pool.run(n*heads, func(worker, a, b int) {
-		scores, kb, vb := ws.scores[worker], ws.kb[worker], ws.vb[worker]
-		for job := a; job < b; job++ {
-			i, h := job/heads, job%heads
-			t := start + i
-			limit := t + 1
-			if v1 && s.ctxLen >= 0 && t < s.ctxLen {
-				limit = max(limit, min(s.ctxLen, total)) // prefix-LM: the context is bidirectional
-			}
-			g := h / group
-			qh := q[i][h*hd : (h+1)*hd]
-			// A P-tuning prefix occupies the first cache slots and is visible to every token.
-			sc := scores[:s.prefix+limit]
-			for j := range sc {
-				sc[j] = dot(qh, s.key(l, j, g, hd, kb)) * scale
-			}
-			softmax(sc)
-			o := out[i][h*hd : (h+1)*hd]
-			clear(o)
-			for j, w := range sc {
-				vj := s.value(l, j, g, hd, vb)
-				for d := range o {
-					o[d] += w * vj[d]
-				}
+	ws.attn = attentionJob{s: s, l: l, start: start, total: total, q: q, out: out, scale: scale}
+	m.pool.run(n*heads, &ws.attn)
+}
+
+// attentionJob attends one (token, head) pair per index: scores over the cache, softmax, weighted values.
+type attentionJob struct {
+	s            *Session
+	l            int
+	start, total int
+	q, out       [][]float32
+	scale        float32
+}
+
+func (j *attentionJob) runRange(worker, a, b int) {
+	s := j.s
+	p := s.m.Params
+	hd, heads := p.HeadDim(), p.Heads
+	group := heads / p.HeadsKV
+	v1 := p.Family == arch.FamilyChatGLM1
+	ws := &s.ws
+	scores, kb, vb := ws.scores[worker], ws.kb[worker], ws.vb[worker]
+	for job := a; job < b; job++ {
+		i, h := job/heads, job%heads
+		t := j.start + i
+		limit := t + 1
+		if v1 && s.ctxLen >= 0 && t < s.ctxLen {
+			limit = max(limit, min(s.ctxLen, j.total)) // prefix-LM: the context is bidirectional
+		}
+		g := h / group
+		qh := j.q[i][h*hd : (h+1)*hd]
+		// A P-tuning prefix occupies the first cache slots and is visible to every token.
+		sc := scores[:s.prefix+limit]
+		for k := range sc {
+			sc[k] = dot(qh, s.key(j.l, k, g, hd, kb)) * j.scale
+		}
+		softmax(sc)
+		o := j.out[i][h*hd : (h+1)*hd]
+		clear(o)
+		for k, wgt := range sc {
+			vj := s.value(j.l, k, g, hd, vb)
+			for d := range o {
+				o[d] += wgt * vj[d]
 			}
 		}
-	})
+	}
 }
 
 // rope rotates one head vector in place (spec §3.3).

@@ -60,49 +60,63 @@ func (w *weight) row(r int, dst []float32) {
 // quantized to Q8_0 (integer block dot products, scaled once per block); F32 and F16 rows are dotted in
 // place; other types (F16 included: a table decode plus a float dot beats converting in the dot) are
 // decoded one row at a time into a per-worker buffer. q8 is the caller's buffer for
-// the quantized activations.
-func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, q8 *[]byte) {
-	var qx [][]byte
+// the quantized activations and the job.
+func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
+	job := &ws.mm
+	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out}
 	if w.typ == tensor.Q4_0 || w.typ == tensor.Q8_0 {
 		rb := w.cols / 32 * 34
-		if cap(*q8) < rb*len(x) {
-			*q8 = make([]byte, rb*len(x))
+		if cap(ws.q8) < rb*len(x) {
+			ws.q8 = make([]byte, rb*len(x))
 		}
-		buf := (*q8)[:rb*len(x)]
-		qx = make([][]byte, len(x))
+		job.q8, job.q8Row = ws.q8[:rb*len(x)], rb
 		for t := range x {
-			qx[t] = buf[t*rb : (t+1)*rb]
-			_ = tensor.Quantize(tensor.Q8_0, x[t], qx[t])
+			_ = tensor.Quantize(tensor.Q8_0, x[t], job.q8[t*rb:(t+1)*rb])
 		}
 	}
-	m.pool.run(w.rows, func(worker, r0, r1 int) {
-		buf := m.scratch[worker][:w.cols]
-		for r := r0; r < r1; r++ {
-			rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
-			decoded := false
-			for t := range x {
-				var s float32
-				switch w.typ {
-				case tensor.F32:
-					s = dotF32(rowData, x[t])
-				case tensor.Q8_0:
-					s = dotQ8_0Q8_0(rowData, qx[t])
-				case tensor.Q4_0:
-					s = dotQ4_0Q8_0(rowData, qx[t])
-				default:
-					if !decoded {
-						w.row(r, buf)
-						decoded = true
-					}
-					s = dot(buf, x[t])
+	m.pool.run(w.rows, job)
+}
+
+// matmulJob is one matmul's arguments; it lives in the session's workspace so that running it allocates
+// nothing.
+type matmulJob struct {
+	m     *Model
+	w     *weight
+	x     [][]float32
+	bias  []float32
+	out   [][]float32
+	q8    []byte // activations as Q8_0 rows of q8Row bytes, for Q4_0/Q8_0 weights
+	q8Row int
+}
+
+func (j *matmulJob) runRange(worker, r0, r1 int) {
+	w := j.w
+	buf := j.m.scratch[worker][:w.cols]
+	for r := r0; r < r1; r++ {
+		rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
+		decoded := false
+		for t := range j.x {
+			var s float32
+			switch w.typ {
+			case tensor.F32:
+				s = dotF32(rowData, j.x[t])
+			case tensor.Q8_0:
+				s = dotQ8_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+			case tensor.Q4_0:
+				s = dotQ4_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+			default:
+				if !decoded {
+					w.row(r, buf)
+					decoded = true
 				}
-				if bias != nil {
-					s += bias[r]
-				}
-				out[t][r] = s
+				s = dot(buf, j.x[t])
 			}
+			if j.bias != nil {
+				s += j.bias[r]
+			}
+			j.out[t][r] = s
 		}
-	})
+	}
 }
 
 // dotQ4_0Q8_0 is ggml's vec_dot_q4_0_q8_0: per block an integer sum of (q4-8)·q8, times both scales.

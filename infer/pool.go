@@ -2,23 +2,34 @@ package infer
 
 import "sync"
 
-// pool is a fixed set of goroutines that split loops over rows. It is created once per model, so a matrix
-// product costs a few channel operations, not goroutine launches.
+// rangeFunc is a loop body over [start, end) run by one worker.
+type rangeFunc interface {
+	runRange(worker, start, end int)
+}
+
+// pool is a fixed set of goroutines that split loops over rows. It is created once per model; a parallel
+// loop costs a few channel operations and no allocation: the loop body is an interface value pointing at a
+// long-lived struct, and the per-worker ranges travel by value.
 type pool struct {
 	n    int
-	jobs []chan func(worker int)
+	jobs []chan poolJob
 	wg   sync.WaitGroup
+}
+
+type poolJob struct {
+	f          rangeFunc
+	start, end int
 }
 
 func newPool(n int) *pool {
 	p := &pool{n: max(1, n)}
-	p.jobs = make([]chan func(int), p.n-1)
+	p.jobs = make([]chan poolJob, p.n-1)
 	for w := range p.jobs {
-		ch := make(chan func(int))
+		ch := make(chan poolJob)
 		p.jobs[w] = ch
 		go func() {
-			for f := range ch {
-				f(w + 1)
+			for j := range ch {
+				j.f.runRange(w+1, j.start, j.end)
 				p.wg.Done()
 			}
 		}()
@@ -26,8 +37,8 @@ func newPool(n int) *pool {
 	return p
 }
 
-// run calls f(worker, start, end) over [0, n) split into p.n contiguous ranges, and waits.
-func (p *pool) run(n int, f func(worker, start, end int)) {
+// run calls f.runRange over [0, n) split into at most p.n contiguous ranges, and waits for all of them.
+func (p *pool) run(n int, f rangeFunc) {
 	if n <= 0 {
 		return
 	}
@@ -35,14 +46,9 @@ func (p *pool) run(n int, f func(worker, start, end int)) {
 	per := (n + parts - 1) / parts
 	p.wg.Add(parts - 1)
 	for w := 1; w < parts; w++ {
-		a, b := w*per, min(n, (w+1)*per)
-		p.jobs[w-1] <- func(worker int) {
-			if a < b {
-				f(worker, a, b)
-			}
-		}
+		p.jobs[w-1] <- poolJob{f: f, start: w * per, end: min(n, (w+1)*per)}
 	}
-	f(0, 0, min(n, per))
+	f.runRange(0, 0, min(n, per))
 	p.wg.Wait()
 }
 

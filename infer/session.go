@@ -76,7 +76,7 @@ func (m *Model) NewSession(ctx int, kv KVType) (*Session, error) {
 		return nil, fmt.Errorf("context %d is larger than the model's maximum of %d", ctx, m.Params.ContextLength)
 	}
 	kvDim := m.Params.HeadsKV * m.Params.HeadDim()
-	s := &Session{m: m, ctx: ctx, kvDim: kvDim, kvType: kv, maskPos: -1, ctxLen: -1}
+	s := &Session{m: m, ctx: ctx, kvDim: kvDim, kvType: kv, maskPos: -1, ctxLen: -1, tokens: make([]int32, 0, ctx)}
 	for range m.layers {
 		if kv == KVF32 {
 			s.k = append(s.k, make([]float32, ctx*kvDim))
