@@ -162,7 +162,7 @@ func readTorchZip(name string, m *mmap.Map) (tensors []*SourceTensor, err error)
 		k := el.Value.(*types.OrderedDictEntry)
 		key, ok := k.Key.(string)
 		if !ok {
-			return nil, fmt.Errorf("state dict key %v is not a string", k.Key)
+			return nil, fmt.Errorf("state dict key (%s) is not a string", describe(k.Key))
 		}
 		lt, ok := k.Value.(lazyTensor)
 		if !ok {
@@ -229,24 +229,39 @@ func unpickle(data []byte) (result any, err error) {
 	u.PersistentLoad = func(pid any) (any, error) {
 		t, ok := pid.(*types.Tuple)
 		if !ok || t.Len() < 5 {
-			return nil, fmt.Errorf("persistent id %v is not a storage tuple", pid)
+			return nil, fmt.Errorf("persistent id (%s) is not a storage tuple", describe(pid))
 		}
 		if s, _ := t.Get(0).(string); s != "storage" {
-			return nil, fmt.Errorf("persistent id kind %v is not \"storage\"", t.Get(0))
+			return nil, fmt.Errorf("persistent id kind (%s) is not \"storage\"", describe(t.Get(0)))
 		}
 		st, ok := t.Get(1).(storageType)
 		if !ok {
-			return nil, fmt.Errorf("storage type %v is not supported", t.Get(1))
+			return nil, fmt.Errorf("storage type (%s) is not supported", describe(t.Get(1)))
 		}
 		key, ok := t.Get(2).(string)
 		if !ok || strings.Contains(key, "/") || key == "" {
-			return nil, fmt.Errorf("storage key %v is not a plain name", t.Get(2))
+			return nil, fmt.Errorf("storage key (%s) is not a plain name", describe(t.Get(2)))
 		}
 		numel, err := pyInt(t.Get(4))
 		if err != nil || numel < 0 {
-			return nil, fmt.Errorf("storage element count %v: %v", t.Get(4), err)
+			return nil, fmt.Errorf("storage element count (%s): %v", describe(t.Get(4)), err)
 		}
 		return storageRef{dtype: st.dtype, key: key, numel: numel}, nil
 	}
 	return u.Load()
+}
+
+// describe names an unpickled value for an error message without printing it: pickles can build
+// self-referencing containers, whose String methods would recurse forever.
+func describe(x any) string {
+	switch v := x.(type) {
+	case string:
+		if len(v) > 40 {
+			v = v[:40] + "..."
+		}
+		return fmt.Sprintf("%q", v)
+	case int, int64, bool, float64:
+		return fmt.Sprint(v)
+	}
+	return fmt.Sprintf("%T", x)
 }
