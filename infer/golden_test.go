@@ -65,15 +65,6 @@ func convertFixture(t *testing.T, name, outType string) string {
 	return out
 }
 
-func argmax(x []float32) int32 {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return int32(best)
-}
 
 // TestGoldenLogits: each HF fixture, converted to F32 and run with an F32 KV cache, reproduces the
 // reference implementation's logits (max |Δ| ≤ 1e-3) for the prompt and 8 cached decode steps, with
@@ -103,7 +94,7 @@ func TestGoldenLogits(t *testing.T) {
 						t.Fatal(err)
 					}
 					row := logits[0]
-					if got := argmax(row); got != g.Generation.GreedyIDs[step] {
+					if got := argmaxFirst(row); got != g.Generation.GreedyIDs[step] {
 						t.Fatalf("%s step %d: greedy id %d, want %d", outType, step, got, g.Generation.GreedyIDs[step])
 					}
 					if outType == "f32" {

@@ -167,7 +167,7 @@ func TestLlamaCppGreedy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := argmax(logits[0])
+			id := argmaxFirst(logits[0])
 			got = append(got, id)
 			feed = []int32{id}
 		}
