@@ -42,6 +42,13 @@ func absMaxNaN(x []float32) (amax, signed float32) {
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 func quantizeQ4_0(src []float32, dst []byte) {
+	if !quantizeQ4_0Fast(src, dst) {
+		quantizeQ4_0Go(src, dst)
+	}
+}
+
+// quantizeQ4_0Go is ggml's quantize_row_q4_0_ref; the assembly kernel must match it bit for bit.
+func quantizeQ4_0Go(src []float32, dst []byte) {
 	for b := 0; b < len(src)/qk4_0; b++ {
 		x := src[b*qk4_0 : (b+1)*qk4_0]
 		y := dst[b*18 : (b+1)*18]

@@ -113,6 +113,9 @@ func quantizeF16(src []float32, dst []byte) {
 }
 
 func dequantizeF16(src []byte, dst []float32) {
+	if dequantizeF16Fast(src, dst) {
+		return
+	}
 	src = src[:2*len(dst)]
 	for i := range dst {
 		dst[i] = f16Table[uint16(src[2*i])|uint16(src[2*i+1])<<8]
