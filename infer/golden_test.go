@@ -65,7 +65,6 @@ func convertFixture(t *testing.T, name, outType string) string {
 	return out
 }
 
-
 // TestGoldenLogits: each HF fixture, converted to F32 and run with an F32 KV cache, reproduces the
 // reference implementation's logits (max |Δ| ≤ 1e-3) for the prompt and 8 cached decode steps, with
 // identical greedy ids; the F16 conversion gives the same greedy ids.
