@@ -101,9 +101,9 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 			case tensor.F32:
 				s = dotF32(rowData, j.x[t])
 			case tensor.Q8_0:
-				s = dotQ8_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+				s = tensor.DotQ8_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
 			case tensor.Q4_0:
-				s = dotQ4_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+				s = tensor.DotQ4_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
 			default:
 				if !decoded {
 					w.row(r, buf)
@@ -118,40 +118,6 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 		}
 	}
 }
-
-// dotQ4_0Q8_0 is ggml's vec_dot_q4_0_q8_0: per block an integer sum of (q4-8)·q8, times both scales.
-func dotQ4_0Q8_0(w, a []byte) float32 {
-	var s float32
-	for b := 0; b < len(a)/34; b++ {
-		wb := w[b*18 : b*18+18]
-		ab := a[b*34 : b*34+34]
-		var sumi int32
-		qs, lo, hi := wb[2:18], ab[2:18], ab[18:34]
-		for j, q := range qs {
-			sumi += (int32(q&0xf)-8)*int32(int8(lo[j])) + (int32(q>>4)-8)*int32(int8(hi[j]))
-		}
-		s += float32(sumi) * (halfAt(wb) * halfAt(ab))
-	}
-	return s
-}
-
-// dotQ8_0Q8_0 is ggml's vec_dot_q8_0_q8_0.
-func dotQ8_0Q8_0(w, a []byte) float32 {
-	var s float32
-	for b := 0; b < len(a)/34; b++ {
-		wb := w[b*34 : b*34+34]
-		ab := a[b*34 : b*34+34]
-		var sumi int32
-		wq, aq := wb[2:34], ab[2:34]
-		for j := range wq {
-			sumi += int32(int8(wq[j])) * int32(int8(aq[j]))
-		}
-		s += float32(sumi) * (halfAt(wb) * halfAt(ab))
-	}
-	return s
-}
-
-func halfAt(b []byte) float32 { return tensor.F16ToF32(uint16(b[0]) | uint16(b[1])<<8) }
 
 // dot sums in four lanes for speed and accuracy.
 func dot(a, b []float32) float32 {

@@ -21,8 +21,8 @@ func BenchmarkDot(b *testing.B) {
 		typ tensor.Type
 		fn  func(row []byte) float32
 	}{
-		{tensor.Q4_0, func(r []byte) float32 { return dotQ4_0Q8_0(r, q8x) }},
-		{tensor.Q8_0, func(r []byte) float32 { return dotQ8_0Q8_0(r, q8x) }},
+		{tensor.Q4_0, func(r []byte) float32 { return tensor.DotQ4_0Q8_0(r, q8x) }},
+		{tensor.Q8_0, func(r []byte) float32 { return tensor.DotQ8_0Q8_0(r, q8x) }},
 		{tensor.F16, func(r []byte) float32 { _ = tensor.Dequantize(tensor.F16, r, buf); return dot(buf, x) }},
 		{tensor.F32, func(r []byte) float32 { return dotF32(r, x) }},
 	} {

@@ -51,3 +51,11 @@ func quantizeQ4_0Fast(src []float32, dst []byte) bool {
 	}
 	return true
 }
+
+// dotQ4_0Q8_0AVX2 and dotQ8_0Q8_0AVX2 are the block dots of dot.go over nb blocks.
+//
+//go:noescape
+func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32

@@ -152,3 +152,97 @@ q4nan:
 	VZEROUPPER
 	MOVQ R8, ret+24(FP)
 	RET
+
+DATA nibbles<>+0(SB)/1, $0x0f
+GLOBL nibbles<>(SB), RODATA|NOPTR, $1
+DATA eights<>+0(SB)/1, $8
+GLOBL eights<>(SB), RODATA|NOPTR, $1
+DATA ones16<>+0(SB)/2, $1
+GLOBL ones16<>(SB), RODATA|NOPTR, $2
+
+// Per block: an exact int32 sum of products with VPSIGNB/VPMADDUBSW/VPMADDWD, reduced to one integer, then
+// s += float32(sum) * (dw * da) in scalar float32, the order of the Go code.
+
+// func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTB nibbles<>(SB), Y15
+	VPBROADCASTB eights<>(SB), Y14
+	VPBROADCASTW ones16<>(SB), Y13
+	VXORPS X9, X9, X9
+q4dot:
+	VMOVDQU 2(SI), X0
+	VPSRLW  $4, X0, X1
+	VINSERTI128 $1, X1, Y0, Y0
+	VPAND   Y15, Y0, Y0
+	VPSUBB  Y14, Y0, Y0            // weights in [-8, 7]
+	VMOVDQU 2(DI), Y1              // activations
+	VPSIGNB Y0, Y0, Y2             // |w|
+	VPSIGNB Y0, Y1, Y3             // a · sign(w)
+	VPMADDUBSW Y3, Y2, Y4
+	VPMADDWD Y13, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD  X5, X4, X4
+	VPSHUFD $0x4e, X4, X5
+	VPADDD  X5, X4, X4
+	VPSHUFD $0xb1, X4, X5
+	VPADDD  X5, X4, X4
+	VMOVD   X4, AX
+	VCVTSI2SSL AX, X6, X6          // float32(sumi)
+	MOVWLZX 0(SI), BX
+	VMOVD   BX, X7
+	VCVTPH2PS X7, X7               // dw
+	MOVWLZX 0(DI), DX
+	VMOVD   DX, X8
+	VCVTPH2PS X8, X8               // da
+	VMULSS  X8, X7, X7             // dw * da
+	VMULSS  X7, X6, X6
+	VADDSS  X6, X9, X9
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4dot
+	VZEROUPPER
+	MOVSS X9, ret+24(FP)
+	RET
+
+// func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTW ones16<>(SB), Y13
+	VXORPS X9, X9, X9
+q8dot:
+	VMOVDQU 2(SI), Y0              // weights
+	VMOVDQU 2(DI), Y1              // activations
+	VPSIGNB Y0, Y0, Y2
+	VPSIGNB Y0, Y1, Y3
+	VPMADDUBSW Y3, Y2, Y4
+	VPMADDWD Y13, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD  X5, X4, X4
+	VPSHUFD $0x4e, X4, X5
+	VPADDD  X5, X4, X4
+	VPSHUFD $0xb1, X4, X5
+	VPADDD  X5, X4, X4
+	VMOVD   X4, AX
+	VCVTSI2SSL AX, X6, X6
+	MOVWLZX 0(SI), BX
+	VMOVD   BX, X7
+	VCVTPH2PS X7, X7
+	MOVWLZX 0(DI), DX
+	VMOVD   DX, X8
+	VCVTPH2PS X8, X8
+	VMULSS  X8, X7, X7
+	VMULSS  X7, X6, X6
+	VADDSS  X6, X9, X9
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8dot
+	VZEROUPPER
+	MOVSS X9, ret+24(FP)
+	RET

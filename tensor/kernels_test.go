@@ -57,3 +57,38 @@ func TestKernelsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestDotKernelsMatchGo: the assembly block dots equal the Go ones bit for bit (integer sums are exact
+// and the float steps run in the same order).
+func TestDotKernelsMatchGo(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2/F16C on this CPU (or built with -tags noasm): only the Go kernels exist here")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 300 {
+		n := 32 * (1 + rng.IntN(200))
+		x := make([]float32, n)
+		y := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			y[i] = float32(rng.NormFloat64() * 3)
+		}
+		a := make([]byte, n/32*34)
+		_ = Quantize(Q8_0, y, a)
+		w4 := make([]byte, n/32*18)
+		_ = Quantize(Q4_0, x, w4)
+		w8 := make([]byte, n/32*34)
+		_ = Quantize(Q8_0, x, w8)
+		if trial%10 == 0 {
+			for i := 2; i < len(w8); i += 34 {
+				w8[i] = 0x80 // -128, which ggml's SIMD code also meets in files from other writers
+			}
+		}
+		if g, w := dotQ4_0Q8_0AVX2(&w4[0], &a[0], n/32), dotQ4_0Q8_0Go(w4, a); math.Float32bits(g) != math.Float32bits(w) {
+			t.Fatalf("trial %d: Q4_0·Q8_0 %g, Go %g", trial, g, w)
+		}
+		if g, w := dotQ8_0Q8_0AVX2(&w8[0], &a[0], n/32), dotQ8_0Q8_0Go(w8, a); math.Float32bits(g) != math.Float32bits(w) {
+			t.Fatalf("trial %d: Q8_0·Q8_0 %g, Go %g", trial, g, w)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package tensor
+
+// Block dot products between a weight row and activations quantized to Q8_0, as ggml's CPU backend does
+// (vec_dot_q4_0_q8_0, vec_dot_q8_0_q8_0): an exact integer sum per block, then float32(sum)·(dw·da) added
+// to the total in block order. The assembly versions keep exactly this float order, so they are
+// bit-identical to the Go code.
+
+// DotQ4_0Q8_0 is the dot product of a Q4_0 row with a Q8_0 row of the same length.
+func DotQ4_0Q8_0(w, a []byte) float32 {
+	nb := len(a) / 34
+	if nb == 0 {
+		return 0
+	}
+	if hasAVX2 {
+		return dotQ4_0Q8_0AVX2(&w[0], &a[0], nb)
+	}
+	return dotQ4_0Q8_0Go(w, a)
+}
+
+// DotQ8_0Q8_0 is the dot product of two Q8_0 rows.
+func DotQ8_0Q8_0(w, a []byte) float32 {
+	nb := len(a) / 34
+	if nb == 0 {
+		return 0
+	}
+	if hasAVX2 {
+		return dotQ8_0Q8_0AVX2(&w[0], &a[0], nb)
+	}
+	return dotQ8_0Q8_0Go(w, a)
+}
+
+func dotQ4_0Q8_0Go(w, a []byte) float32 {
+	var s float32
+	for b := 0; b < len(a)/34; b++ {
+		wb := w[b*18 : b*18+18]
+		ab := a[b*34 : b*34+34]
+		var sumi int32
+		qs, lo, hi := wb[2:18], ab[2:18], ab[18:34]
+		for j, q := range qs {
+			sumi += (int32(q&0xf)-8)*int32(int8(lo[j])) + (int32(q>>4)-8)*int32(int8(hi[j]))
+		}
+		s += float32(sumi) * (half(wb) * half(ab))
+	}
+	return s
+}
+
+func dotQ8_0Q8_0Go(w, a []byte) float32 {
+	var s float32
+	for b := 0; b < len(a)/34; b++ {
+		wb := w[b*34 : b*34+34]
+		ab := a[b*34 : b*34+34]
+		var sumi int32
+		wq, aq := wb[2:34], ab[2:34]
+		for j := range wq {
+			sumi += int32(int8(wq[j])) * int32(int8(aq[j]))
+		}
+		s += float32(sumi) * (half(wb) * half(ab))
+	}
+	return s
+}
