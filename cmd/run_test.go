@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -265,3 +267,47 @@ func TestRunAndChat(t *testing.T) {
 		t.Errorf("%d replies, want 12", n)
 	}
 }
+
+// TestChatInterruptStopsReply: an interrupt during a reply stops that reply only; the chat goes on with the
+// next line (this is the handler the SIGINT loop in Execute calls).
+func TestChatInterruptStopsReply(t *testing.T) {
+	model := convertF32(t, "chatglm3-6b-tiny")
+	out := &lockedBuffer{}
+	a := &app{stdout: out, stderr: out, stdin: strings.NewReader("你好\n再见\n")}
+	done := make(chan int, 1)
+	go func() {
+		done <- a.run(context.Background(), []string{"chat", "-m", model, "-n", "200", "--temp", "0", "--ctx", "256"})
+	}()
+	// Interrupt the first reply as soon as it is under way.
+	var stop func() bool
+	for stop = a.interruptHandler(); stop == nil; stop = a.interruptHandler() {
+		select {
+		case code := <-done:
+			t.Fatalf("chat ended (exit %d) before a reply started: %s", code, out.String())
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if !stop() {
+		t.Fatal("the chat's interrupt handler did not take the signal")
+	}
+	if code := <-done; code != ExitOK {
+		t.Fatalf("chat exit %d: %s", code, out.String())
+	}
+	if got := out.String(); !strings.Contains(got, "[stopped]") || strings.Count(got, "\n") != 2 {
+		t.Errorf("want a stopped first reply and a second reply:\n%s", got)
+	}
+}
+
+// lockedBuffer is a strings.Builder safe for the chat goroutine and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
