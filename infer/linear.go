@@ -64,17 +64,33 @@ func (w *weight) row(r int, dst []float32) {
 func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
 	job := &ws.mm
 	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out}
-	if w.typ == tensor.Q4_0 || w.typ == tensor.Q8_0 {
-		rb := w.cols / 32 * 34
+	act := activationType(w)
+	if act != tensor.F32 {
+		rb64, _ := act.RowBytes(int64(w.cols))
+		rb := int(rb64)
 		if cap(ws.q8) < rb*len(x) {
 			ws.q8 = make([]byte, rb*len(x))
 		}
 		job.q8, job.q8Row = ws.q8[:rb*len(x)], rb
 		for t := range x {
-			_ = tensor.Quantize(tensor.Q8_0, x[t], job.q8[t*rb:(t+1)*rb])
+			_ = tensor.Quantize(act, x[t], job.q8[t*rb:(t+1)*rb])
 		}
 	}
 	m.pool.run(w.rows, job)
+}
+
+// activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
+// Q8_0 for Q4_0/Q8_0, Q8_K for Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
+func activationType(w *weight) tensor.Type {
+	switch w.typ {
+	case tensor.Q4_0, tensor.Q8_0:
+		return tensor.Q8_0
+	case tensor.Q6_K:
+		if w.cols%tensor.QK_K == 0 {
+			return tensor.Q8_K
+		}
+	}
+	return tensor.F32
 }
 
 // matmulJob is one matmul's arguments; it lives in the session's workspace so that running it allocates
@@ -104,6 +120,12 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 				s = tensor.DotQ8_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
 			case tensor.Q4_0:
 				s = tensor.DotQ4_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+			case tensor.Q6_K:
+				if j.q8 != nil {
+					s = tensor.DotQ6_KQ8_K(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+					break
+				}
+				fallthrough
 			default:
 				if !decoded {
 					w.row(r, buf)

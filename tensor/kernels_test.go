@@ -92,3 +92,29 @@ func TestDotKernelsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestDotQ6_KQ8_K checks the integer Q6_K·Q8_K dot against a float64 dot of the dequantized rows.
+func TestDotQ6_KQ8_K(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 50 {
+		n := 256 * (1 + rng.IntN(16))
+		x, y := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		w, a := make([]byte, n/256*210), make([]byte, n/256*292)
+		_ = Quantize(Q6_K, x, w)
+		_ = Quantize(Q8_K, y, a)
+		xd, yd := make([]float32, n), make([]float32, n)
+		_ = Dequantize(Q6_K, w, xd)
+		_ = Dequantize(Q8_K, a, yd)
+		var want, mag float64
+		for i := range xd {
+			want += float64(xd[i]) * float64(yd[i])
+			mag += math.Abs(float64(xd[i]) * float64(yd[i]))
+		}
+		if got := DotQ6_KQ8_K(w, a); math.Abs(float64(got)-want) > 1e-5*mag {
+			t.Fatalf("n=%d: %g, float64 reference %g", n, got, want)
+		}
+	}
+}
