@@ -51,3 +51,8 @@ func physicalCores() int {
 	}
 	return min(len(cores), runtime.NumCPU())
 }
+
+// resetPeakRSS starts a new peak-RSS measurement (Linux ≥ 4.0: writing 5 to clear_refs resets VmHWM).
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}

@@ -1,0 +1,209 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/infer"
+	"github.com/glmtool/glmtool/tensor"
+)
+
+// Test is one measurement: pp (Prompt > 0, Gen = 0), tg (Gen > 0, Prompt = 0) or pg (both).
+type Test struct {
+	Prompt, Gen int
+}
+
+// Name is llama-bench's label: pp512, tg128, pp512+tg128.
+func (t Test) Name() string {
+	switch {
+	case t.Gen == 0:
+		return fmt.Sprintf("pp%d", t.Prompt)
+	case t.Prompt == 0:
+		return fmt.Sprintf("tg%d", t.Gen)
+	}
+	return fmt.Sprintf("pp%d+tg%d", t.Prompt, t.Gen)
+}
+
+// Tokens is the number of tokens the speed is counted over.
+func (t Test) Tokens() int { return t.Prompt + t.Gen }
+
+// Result is one row of a benchmark report. Its JSON form is documented in README.md.
+type Result struct {
+	Model          string    `json:"model"`
+	Architecture   string    `json:"architecture"`
+	Family         string    `json:"family"`
+	Type           string    `json:"type"`
+	SizeBytes      int64     `json:"size_bytes"`
+	Parameters     int64     `json:"parameters"`
+	Backend        string    `json:"backend"`
+	Threads        int       `json:"threads"`
+	Test           string    `json:"test"`
+	PromptTokens   int       `json:"n_prompt"`
+	GenTokens      int       `json:"n_gen"`
+	Repetitions    int       `json:"repetitions"`
+	TokensPerSec   float64   `json:"tokens_per_second"`
+	TokensPerSecSD float64   `json:"tokens_per_second_sd"`
+	Samples        []float64 `json:"samples_tokens_per_second"`
+	PeakRSSBytes   int64     `json:"peak_rss_bytes"`
+	VRAMBytes      *int64    `json:"vram_bytes"` // null on the CPU
+	BytesPerToken  int64     `json:"bytes_per_token"`
+	BandwidthBps   float64   `json:"bandwidth_bytes_per_second"`
+	RooflinePct    *float64  `json:"roofline_percent"` // generation tests only
+}
+
+// Options choose what to run.
+type Options struct {
+	Tests       []Test
+	Threads     []int
+	Repetitions int
+	Ctx         int // 0: enough for the largest test
+	KV          infer.KVType
+	// Progress is called before each measurement with a short description.
+	Progress func(what string)
+}
+
+// Run benchmarks the model in path over every thread count and test.
+func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([]Result, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, threads := range opt.Threads {
+		m, err := infer.Load(path, infer.Options{Threads: threads})
+		if err != nil {
+			return nil, err
+		}
+		need := 11 // the warm-up: 8 prompt tokens, 2 generated
+		for _, t := range opt.Tests {
+			need = max(need, t.Tokens()+1)
+		}
+		n := opt.Ctx
+		if n == 0 {
+			n = need
+		}
+		if need > n || n > m.Params.ContextLength {
+			m.Close()
+			return nil, fmt.Errorf("%s: the tests need %d tokens of context; the model allows %d and --ctx is %d", path, need, m.Params.ContextLength, n)
+		}
+		perTok := BytesPerToken(m)
+		// Warm-up, not counted: maps the weights and fills the caches.
+		if err := measure(ctx, m, n, opt.KV, Test{Prompt: 8, Gen: 2}, threads, nil); err != nil {
+			m.Close()
+			return nil, err
+		}
+		for _, t := range opt.Tests {
+			var samples []float64
+			for r := range max(1, opt.Repetitions) {
+				if opt.Progress != nil {
+					opt.Progress(fmt.Sprintf("%s %s t=%d rep %d", filepath.Base(path), t.Name(), threads, r+1))
+				}
+				if err := measure(ctx, m, n, opt.KV, t, threads, &samples); err != nil {
+					m.Close()
+					return nil, err
+				}
+			}
+			mean, sd := stat.MeanStdDev(samples, nil)
+			if len(samples) < 2 {
+				sd = 0
+			}
+			res := Result{Model: filepath.Base(path), Architecture: m.Params.Family.Architecture(), Family: string(m.Params.Family),
+				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: "CPU", Threads: threads,
+				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Repetitions: len(samples), TokensPerSec: mean,
+				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
+			out = append(out, res)
+		}
+		m.Close()
+	}
+	return out, nil
+}
+
+// SetBandwidth records the measured bandwidth (bytes/s) and each generation test's share of it: tokens per
+// second × bytes read per token ÷ bandwidth.
+func SetBandwidth(results []Result, bw float64) {
+	for i := range results {
+		r := &results[i]
+		r.BandwidthBps = bw
+		if r.PromptTokens == 0 && bw > 0 {
+			pct := 100 * r.TokensPerSec * float64(r.BytesPerToken) / bw
+			r.RooflinePct = &pct
+		}
+	}
+}
+
+// measure runs one test on a fresh session and appends its tokens per second.
+func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test, threads int, samples *[]float64) error {
+	s, err := m.NewSession(n, kv)
+	if err != nil {
+		return err
+	}
+	tokens := make([]int32, max(1, t.Prompt))
+	for i := range tokens {
+		tokens[i] = int32((i*7919 + 17) % m.Params.Vocab)
+	}
+	start := time.Now()
+	var logits [][]float32
+	if t.Prompt > 0 {
+		if logits, err = s.Eval(tokens, false); err != nil {
+			return err
+		}
+	} else if logits, err = s.Eval(tokens[:1], false); err != nil { // tg starts from one token, not counted
+		return err
+	}
+	if t.Prompt == 0 {
+		start = time.Now()
+	}
+	for range t.Gen {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		next := argmax(logits[0])
+		if logits, err = s.Eval([]int32{next}, false); err != nil {
+			return err
+		}
+	}
+	if samples != nil {
+		*samples = append(*samples, float64(t.Tokens())/time.Since(start).Seconds())
+	}
+	return nil
+}
+
+func argmax(x []float32) int32 {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
+// BytesPerToken is what generating one token reads from memory: every weight once, except the embedding,
+// of which only one row is read.
+func BytesPerToken(m *infer.Model) int64 {
+	var total int64
+	for i := range m.File.Tensors {
+		t := &m.File.Tensors[i]
+		if t.Name == arch.TokenEmbd && m.File.Meta.Has(arch.KeyArchitecture) {
+			if _, tied := m.File.Tensor(arch.Output); tied {
+				total += t.Size / t.Shape.Rows()
+				continue
+			}
+		}
+		total += t.Size
+	}
+	return total
+}
+
+func fileType(m *infer.Model) string {
+	if ft, err := m.File.Meta.Uint32(arch.KeyFileType); err == nil {
+		return tensor.FileType(ft).String()
+	}
+	return "?"
+}

@@ -1,0 +1,254 @@
+package cmd
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/cobra"
+
+	"github.com/glmtool/glmtool/bench"
+	"github.com/glmtool/glmtool/convert"
+	"github.com/glmtool/glmtool/infer"
+)
+
+type benchFlags struct {
+	models    []string
+	synthetic string
+	typ       string
+	layers    int
+	prompts   string
+	gens      string
+	pg        string
+	threads   string
+	reps      int
+	device    string
+	ctx       int
+	output    string
+	kvType    string
+	bwSize    int64
+}
+
+func (a *app) benchCommand() *cobra.Command {
+	var fl benchFlags
+	c := &cobra.Command{
+		Use:   "bench -m MODEL.gguf [-m MODEL2.gguf ...] | --synthetic PRESET [--type T]",
+		Short: "Measure prompt and generation speed, memory, and the share of the memory-bandwidth limit",
+		Long: `Benchmark models as llama-bench does: pp (prompt processing) and tg (token generation) tests,
+after a warm-up that is not counted, repeated -r times (mean ± sd). Lists take comma-separated values and
+the run covers their product. The memory bandwidth is measured in the same run (streaming a buffer), and
+each generation test reports the bytes a token reads and its share of that bandwidth ("roofline").
+
+--synthetic PRESET builds a random-weight model of the real shape first (in a temporary folder), so no
+download is needed. Output formats: table (default), md, csv, json, jsonl.`,
+		Example: `  glmtool bench --synthetic chatglm3-6b --type q4_0 -p 512 -n 128 -t 2
+  glmtool bench -m a-q4_0.gguf -m a-q8_0.gguf -p 64,256 -n 32 -r 3 -o md
+  glmtool bench -m model.gguf -o json > run.json`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBench(cmd, &fl) },
+	}
+	f := c.Flags()
+	f.StringArrayVarP(&fl.models, "model", "m", nil, "GGUF model file (repeatable)")
+	f.StringVar(&fl.synthetic, "synthetic", "", "benchmark a random-weight model of a real shape: "+convert.PresetNames())
+	f.StringVar(&fl.typ, "type", "q4_0", "with --synthetic: the tensor type (f16, q8_0, q4_0, q4_k_m, ...)")
+	f.IntVar(&fl.layers, "layers", 0, "with --synthetic: number of layers (default: the real count)")
+	f.StringVarP(&fl.prompts, "n-prompt", "p", "512", "prompt lengths for pp tests (comma-separated; 0 for none)")
+	f.StringVarP(&fl.gens, "n-gen", "n", "128", "generation lengths for tg tests (comma-separated; 0 for none)")
+	f.StringVar(&fl.pg, "pg", "", "combined tests PROMPT,GEN (e.g. 512,128)")
+	f.StringVarP(&fl.threads, "threads", "t", strconv.Itoa(physicalCores()), "thread counts (comma-separated)")
+	f.IntVarP(&fl.reps, "repetitions", "r", 1, "repetitions per test")
+	f.StringVar(&fl.device, "device", "cpu", "backend: cpu (cuda arrives with the CUDA backend)")
+	f.IntVarP(&fl.ctx, "ctx", "c", 0, "context size (default: what the largest test needs)")
+	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
+	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
+	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
+	return c
+}
+
+func parseInts(s, flag string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 0 {
+			return nil, usagef("%s: %q is not a count", flag, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (fl *benchFlags) tests() ([]bench.Test, error) {
+	ps, err := parseInts(fl.prompts, "-p")
+	if err != nil {
+		return nil, err
+	}
+	ns, err := parseInts(fl.gens, "-n")
+	if err != nil {
+		return nil, err
+	}
+	var tests []bench.Test
+	for _, p := range ps {
+		if p > 0 {
+			tests = append(tests, bench.Test{Prompt: p})
+		}
+	}
+	for _, n := range ns {
+		if n > 0 {
+			tests = append(tests, bench.Test{Gen: n})
+		}
+	}
+	if fl.pg != "" {
+		v, err := parseInts(fl.pg, "--pg")
+		if err != nil || len(v) != 2 || v[0] == 0 || v[1] == 0 {
+			return nil, usagef("--pg wants PROMPT,GEN, both positive")
+		}
+		tests = append(tests, bench.Test{Prompt: v[0], Gen: v[1]})
+	}
+	if len(tests) == 0 {
+		return nil, usagef("no tests: give -p, -n or --pg")
+	}
+	return tests, nil
+}
+
+func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
+	tests, err := fl.tests()
+	if err != nil {
+		return err
+	}
+	threads, err := parseInts(fl.threads, "-t")
+	if err != nil {
+		return err
+	}
+	for _, t := range threads {
+		if t < 1 {
+			return usagef("-t: thread counts must be at least 1")
+		}
+	}
+	switch fl.output {
+	case "table", "md", "csv", "json", "jsonl":
+	default:
+		return usagef("-o %q: want table, md, csv, json or jsonl", fl.output)
+	}
+	if fl.device != "cpu" {
+		return usagef("--device %q: this build has only the cpu backend", fl.device)
+	}
+	kv := infer.KVF16
+	if fl.kvType == "f32" {
+		kv = infer.KVF32
+	} else if fl.kvType != "f16" {
+		return usagef("--kv-type %q: want f16 or f32", fl.kvType)
+	}
+	models := fl.models
+	if fl.synthetic != "" {
+		dir, err := os.MkdirTemp("", "glmtool-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, fmt.Sprintf("synthetic-%s-%s.gguf", fl.synthetic, fl.typ))
+		fmt.Fprintf(a.stderr, "building %s ...\n", filepath.Base(path))
+		if _, err := convert.Synthetic(cmd.Context(), path, convert.SyntheticOptions{Preset: fl.synthetic, Layers: fl.layers, Seed: 1,
+			Options: convert.Options{OutType: fl.typ, Threads: max(threads[0], 1)}}); err != nil {
+			return err
+		}
+		models = append(models, path)
+	}
+	if len(models) == 0 {
+		return usagef("give -m MODEL.gguf or --synthetic PRESET")
+	}
+	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv}
+	if a.verbose || isTerminal(a.stderr) {
+		opt.Progress = func(what string) { fmt.Fprintf(a.stderr, "\r\033[K%s", what) }
+	}
+	var results []bench.Result
+	for _, m := range models {
+		resetPeakRSS() // each model's peak, not the process's
+		r, err := bench.Run(cmd.Context(), m, opt, peakRSS)
+		if err != nil {
+			return err
+		}
+		results = append(results, r...)
+	}
+	// The bandwidth is measured last, so that its buffer never counts in a model's peak RSS.
+	if opt.Progress != nil {
+		opt.Progress("measuring memory bandwidth")
+	}
+	bench.SetBandwidth(results, bench.Bandwidth(fl.bwSize, max(threads[len(threads)-1], physicalCores())))
+	if opt.Progress != nil {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	return writeBench(a.stdout, fl.output, results)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && newProgress(f, 1, "") != nil
+}
+
+var benchColumns = []string{"model", "type", "size", "params", "backend", "threads", "test", "t/s", "peak RSS", "VRAM", "bytes/token", "bandwidth", "roofline"}
+
+func benchRow(r bench.Result) []string {
+	roof := "-"
+	if r.RooflinePct != nil {
+		roof = fmt.Sprintf("%.1f %%", *r.RooflinePct)
+	}
+	return []string{r.Model, r.Type, formatBytes(r.SizeBytes), formatCount(r.Parameters), r.Backend, strconv.Itoa(r.Threads), r.Test,
+		fmt.Sprintf("%.2f ± %.2f", r.TokensPerSec, r.TokensPerSecSD), formatBytes(r.PeakRSSBytes), "-",
+		formatBytes(r.BytesPerToken), fmt.Sprintf("%.1f GB/s", r.BandwidthBps/1e9), roof}
+}
+
+func writeBench(w io.Writer, format string, results []bench.Result) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	case "jsonl":
+		enc := json.NewEncoder(w)
+		for _, r := range results {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"model", "type", "size_bytes", "parameters", "backend", "threads", "test", "tokens_per_second",
+			"tokens_per_second_sd", "peak_rss_bytes", "bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"})
+		for _, r := range results {
+			roof := ""
+			if r.RooflinePct != nil {
+				roof = strconv.FormatFloat(*r.RooflinePct, 'f', 2, 64)
+			}
+			_ = cw.Write([]string{r.Model, r.Type, strconv.FormatInt(r.SizeBytes, 10), strconv.FormatInt(r.Parameters, 10), r.Backend,
+				strconv.Itoa(r.Threads), r.Test, strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
+				strconv.FormatInt(r.PeakRSSBytes, 10), strconv.FormatInt(r.BytesPerToken, 10), strconv.FormatFloat(r.BandwidthBps, 'f', 0, 64), roof})
+		}
+		cw.Flush()
+		return cw.Error()
+	case "md":
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(benchColumns, " | "), strings.Repeat(" --- |", len(benchColumns)))
+		for _, r := range results {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(benchRow(r), " | "))
+		}
+		return nil
+	}
+	tbl := tablewriter.NewWriter(w)
+	tbl.Header(benchColumns)
+	for _, r := range results {
+		if err := tbl.Append(benchRow(r)); err != nil {
+			return err
+		}
+	}
+	return tbl.Render()
+}

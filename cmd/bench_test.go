@@ -1,0 +1,71 @@
+package cmd
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestBenchJSONSchema runs bench on a converted fixture and checks every documented JSON field.
+func TestBenchJSONSchema(t *testing.T) {
+	model := convertF32(t, "chatglm3-6b-tiny")
+	code, out, stderr := runCLI(t, "bench", "-m", model, "-p", "8", "-n", "4", "--pg", "8,4", "-r", "2", "-t", "1,2",
+		"--bandwidth-bytes", "67108864", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(rows) != 6 {
+		t.Fatalf("%d rows, want 3 tests × 2 thread counts", len(rows))
+	}
+	fields := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "threads", "test",
+		"n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "samples_tokens_per_second",
+		"peak_rss_bytes", "vram_bytes", "bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
+	var tests []string
+	for _, r := range rows {
+		for _, f := range fields {
+			if _, ok := r[f]; !ok {
+				t.Errorf("row lacks %q", f)
+			}
+		}
+		if len(r) != len(fields) {
+			t.Errorf("row has %d fields, the documented schema %d: %v", len(r), len(fields), r)
+		}
+		tests = append(tests, r["test"].(string))
+		if r["tokens_per_second"].(float64) <= 0 || r["bandwidth_bytes_per_second"].(float64) <= 0 || r["peak_rss_bytes"].(float64) <= 0 {
+			t.Errorf("implausible measurements: %v", r)
+		}
+		if (r["n_prompt"].(float64) == 0) == (r["roofline_percent"] == nil) {
+			t.Errorf("roofline must be set exactly for generation tests: %v", r)
+		}
+		if r["family"] != "chatglm3" || r["backend"] != "CPU" || r["vram_bytes"] != nil {
+			t.Errorf("row %v", r)
+		}
+	}
+	if !slices.Equal(tests, []string{"pp8", "tg4", "pp8+tg4", "pp8", "tg4", "pp8+tg4"}) {
+		t.Errorf("tests %v", tests)
+	}
+	for _, format := range []string{"table", "md", "csv", "jsonl"} {
+		code, out, stderr := runCLI(t, "bench", "-m", model, "-p", "8", "-n", "0", "-t", "1", "--bandwidth-bytes", "16777216", "-o", format)
+		if code != ExitOK || !strings.Contains(out, "pp8") {
+			t.Errorf("-o %s: exit %d %s %s", format, code, out, stderr)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"bench", "-m", model, "-p", "0", "-n", "0"}, "no tests"},
+		{[]string{"bench", "-m", model, "-o", "xml"}, `-o "xml"`},
+		{[]string{"bench", "-p", "8"}, "give -m MODEL.gguf or --synthetic"},
+		{[]string{"bench", "-m", model, "--device", "cuda"}, "only the cpu backend"},
+	} {
+		if code, _, stderr := runCLI(t, c.args...); code != ExitUsage || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d %q", c.args, code, stderr)
+		}
+	}
+}
