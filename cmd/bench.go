@@ -33,6 +33,7 @@ type benchFlags struct {
 	output    string
 	kvType    string
 	bwSize    int64
+	plot      string
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -68,6 +69,7 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
 	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
+	f.StringVar(&fl.plot, "plot", "", "also draw t/s against prompt/generation length to this PNG (one line per model and test kind)")
 	return c
 }
 
@@ -186,6 +188,11 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	bench.SetBandwidth(results, bench.Bandwidth(fl.bwSize, max(threads[len(threads)-1], physicalCores())))
 	if opt.Progress != nil {
 		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	if fl.plot != "" {
+		if err := bench.Plot(results, fl.plot); err != nil {
+			return err
+		}
 	}
 	return writeBench(a.stdout, fl.output, results)
 }

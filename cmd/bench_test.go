@@ -2,6 +2,9 @@ package cmd
 
 import (
 	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -67,5 +70,27 @@ func TestBenchJSONSchema(t *testing.T) {
 		if code, _, stderr := runCLI(t, c.args...); code != ExitUsage || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%v: exit %d %q", c.args, code, stderr)
 		}
+	}
+}
+
+// TestBenchPlot: --plot writes a valid PNG.
+func TestBenchPlot(t *testing.T) {
+	model := convertF32(t, "chatglm3-6b-tiny")
+	out := filepath.Join(t.TempDir(), "speed.png")
+	code, _, stderr := runCLI(t, "bench", "-m", model, "-p", "8,16", "-n", "4,8", "-t", "1", "--bandwidth-bytes", "16777216", "--plot", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
+		t.Errorf("plot is only %v", b)
 	}
 }
