@@ -169,8 +169,15 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 		return usagef("give -m MODEL.gguf or --synthetic PRESET")
 	}
 	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv}
-	if a.verbose || isTerminal(a.stderr) {
-		opt.Progress = func(what string) { fmt.Fprintf(a.stderr, "\r\033[K%s", what) }
+	total := int64(len(models) * len(threads) * len(tests) * max(1, fl.reps))
+	if bar := newProgress(a.stderr, total, "bench"); bar != nil {
+		opt.Progress = func(what string) {
+			bar.Describe(what)
+			if !strings.HasPrefix(what, "measuring") {
+				_ = bar.Add(1)
+			}
+		}
+		defer bar.Finish()
 	}
 	var results []bench.Result
 	for _, m := range models {
@@ -186,20 +193,12 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 		opt.Progress("measuring memory bandwidth")
 	}
 	bench.SetBandwidth(results, bench.Bandwidth(fl.bwSize, max(threads[len(threads)-1], physicalCores())))
-	if opt.Progress != nil {
-		fmt.Fprint(a.stderr, "\r\033[K")
-	}
 	if fl.plot != "" {
 		if err := bench.Plot(results, fl.plot); err != nil {
 			return err
 		}
 	}
 	return writeBench(a.stdout, fl.output, results)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && newProgress(f, 1, "") != nil
 }
 
 var benchColumns = []string{"model", "type", "size", "params", "backend", "threads", "test", "t/s", "peak RSS", "VRAM", "bytes/token", "bandwidth", "roofline"}
