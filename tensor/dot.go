@@ -44,7 +44,7 @@ func dotQ4_0Q8_0Go(w, a []byte) float32 {
 		for j, q := range qs {
 			sumi += (int32(q&0xf)-8)*int32(int8(lo[j])) + (int32(q>>4)-8)*int32(int8(hi[j]))
 		}
-		s += float32(sumi) * (half(wb) * half(ab))
+		s += float32(float32(sumi) * float32(half(wb)*half(ab))) // no FMA: the assembly rounds each product
 	}
 	return s
 }
@@ -59,7 +59,7 @@ func dotQ8_0Q8_0Go(w, a []byte) float32 {
 		for j := range wq {
 			sumi += int32(int8(wq[j])) * int32(int8(aq[j]))
 		}
-		s += float32(sumi) * (half(wb) * half(ab))
+		s += float32(float32(sumi) * float32(half(wb)*half(ab))) // no FMA: the assembly rounds each product
 	}
 	return s
 }
@@ -91,7 +91,7 @@ func DotQ6_KQ8_K(w, a []byte) float32 {
 			isum += int32(int8(sc[j])) * sub
 		}
 		d := half(wb[208:]) * math.Float32frombits(binary.LittleEndian.Uint32(ab))
-		s += float32(isum) * d
+		s += float32(float32(isum) * d)
 	}
 	return s
 }
