@@ -11,7 +11,9 @@ import (
 // it returns the logits after every fed token (for perplexity and log-prob checks). The returned rows are
 // the session's buffers: they stay valid until the next call.
 func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
-	outRows, err := s.Hidden(tokens, all)
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	outRows, err := s.hidden(tokens, all)
 	if err != nil {
 		return nil, err
 	}
@@ -28,6 +30,12 @@ func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 
 // Hidden is Eval without the output layer: the final hidden states, after the final norm.
 func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.hidden(tokens, all)
+}
+
+func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
 	m := s.m
 	p := m.Params
 	if len(tokens) == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 
 	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/gguf"
@@ -28,6 +29,11 @@ type Model struct {
 	scratch   [][]float32 // one row buffer per worker
 	ropeTheta []float32   // inverse frequencies of the rotated pairs
 	threads   int
+
+	// mu makes evaluation steps of different sessions take turns: the worker pool and its row buffers
+	// belong to the model. Go's mutex hands over in FIFO order once waiters starve, so concurrent sessions
+	// interleave token by token.
+	mu sync.Mutex
 }
 
 type layer struct {

@@ -1,0 +1,109 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/glmtool/glmtool/infer"
+	"github.com/glmtool/glmtool/serve"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var model, addr, apiKey, device, kvType string
+	var ctxSize, parallel, queue, threads int
+	var maxBody int64
+	c := &cobra.Command{
+		Use:   "serve -m MODEL.gguf",
+		Short: "Serve a model over an OpenAI-compatible HTTP API",
+		Long: `Serve POST /v1/chat/completions (streaming over SSE, tool calls for ChatGLM3 and GLM-4),
+POST /v1/completions, GET /v1/models and GET /health, as llama-server and ollama do, so OpenAI clients can use
+a local GLM model. The server binds to loopback by default. --parallel slots each get their own KV cache of
+--ctx tokens; up to --queue more requests wait, the rest get 503 with Retry-After. SIGINT/SIGTERM stop
+accepting requests, let the ones in flight finish (10 s at most) and exit 0. One JSON log line per request
+goes to stderr.`,
+		Example: `  glmtool serve -m chatglm3-6b-q4_0.gguf
+  glmtool serve -m glm4.gguf --addr 127.0.0.1:9000 --parallel 2 --api-key secret`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if model == "" {
+				return usagef("give the model with -m FILE.gguf")
+			}
+			if device != "cpu" {
+				return usagef("--device %q: this build has only the cpu backend", device)
+			}
+			if parallel < 1 || queue < 0 || threads < 1 {
+				return usagef("--parallel and --threads must be at least 1, --queue at least 0")
+			}
+			kv := infer.KVF16
+			if kvType == "f32" {
+				kv = infer.KVF32
+			} else if kvType != "f16" {
+				return usagef("--kv-type %q: want f16 or f32", kvType)
+			}
+			m, err := infer.Load(model, infer.Options{Threads: threads})
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			n := ctxSize
+			if n == 0 {
+				n = min(4096, m.Params.ContextLength)
+			}
+			logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
+			srv, err := serve.New(serve.Config{Model: m, Name: strings.TrimSuffix(filepath.Base(model), ".gguf"), Ctx: n, Parallel: parallel,
+				Queue: queue, APIKey: apiKey, MaxBody: maxBody, KV: kv, Logger: logger})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			return a.serveUntilDone(cmd.Context(), ln, srv, logger)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&model, "model", "m", "", "GGUF model file (required)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (loopback by default)")
+	f.IntVarP(&ctxSize, "ctx", "c", 0, "context per slot (default: the smaller of 4096 and the model's maximum)")
+	f.IntVar(&parallel, "parallel", 1, "concurrent requests, each with its own KV cache")
+	f.IntVar(&queue, "queue", 64, "requests that may wait for a slot before the server answers 503")
+	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY")
+	f.StringVar(&device, "device", "cpu", "backend: cpu")
+	f.IntVarP(&threads, "threads", "t", physicalCores(), "worker threads")
+	f.StringVar(&kvType, "kv-type", "f16", "KV cache type: f16 or f32")
+	f.Int64Var(&maxBody, "max-body", 8<<20, "request body limit in bytes (413 above)")
+	return c
+}
+
+// serveUntilDone serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down gracefully.
+func (a *app) serveUntilDone(ctx context.Context, ln net.Listener, srv *serve.Server, logger *slog.Logger) error {
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(a.stderr, "glmtool serve: listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		_ = hs.Close() // streams still running after the grace period are cut
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,330 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/glmtool/glmtool/infer"
+	"github.com/glmtool/glmtool/tokenizer"
+)
+
+// Config describes a server.
+type Config struct {
+	Model    *infer.Model
+	Name     string // the model id clients must ask for
+	Ctx      int    // per-slot context
+	Parallel int    // slots, each with its own KV cache
+	Queue    int    // requests that may wait for a slot; more get 503
+	APIKey   string // when set, every request needs "Authorization: Bearer <key>"
+	MaxBody  int64  // request body limit in bytes
+	KV       infer.KVType
+	Logger   *slog.Logger
+}
+
+// Server answers the OpenAI-compatible endpoints.
+type Server struct {
+	cfg     Config
+	slots   chan *infer.Session
+	waiting atomic.Int64
+	nextID  atomic.Int64
+	created int64
+}
+
+// New allocates the slots' KV caches.
+func New(cfg Config) (*Server, error) {
+	if cfg.Model.Tok == nil {
+		return nil, fmt.Errorf("the model has no tokenizer; the server needs one")
+	}
+	cfg.Parallel = max(1, cfg.Parallel)
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 8 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, slots: make(chan *infer.Session, cfg.Parallel), created: time.Now().Unix()}
+	for range cfg.Parallel {
+		sess, err := cfg.Model.NewSession(cfg.Ctx, cfg.KV)
+		if err != nil {
+			return nil, err
+		}
+		s.slots <- sess
+	}
+	return s, nil
+}
+
+// FreeSlots is the number of idle slots.
+func (s *Server) FreeSlots() int { return len(s.slots) }
+
+// Handler routes requests through recovery, logging and authentication.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "slots_idle": s.FreeSlots(), "slots": s.cfg.Parallel})
+	})
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []map[string]any{
+			{"id": s.cfg.Name, "object": "model", "created": s.created, "owned_by": "glmtool"}}})
+	})
+	mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	mux.HandleFunc("POST /v1/completions", s.completion)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return s.middleware(mux)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	tokens *[2]int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type tokensKey struct{}
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var tokens [2]int
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, tokens: &tokens}
+		defer func() {
+			if p := recover(); p != nil {
+				s.cfg.Logger.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
+				writeError(sw, http.StatusInternalServerError, "server_error", "internal error")
+			}
+			s.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"prompt_tokens", tokens[0], "completion_tokens", tokens[1], "duration_ms", time.Since(start).Milliseconds())
+		}()
+		if s.cfg.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+s.cfg.APIKey {
+			writeError(sw, http.StatusUnauthorized, "invalid_api_key", "missing or wrong API key (Authorization: Bearer KEY)")
+			return
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), tokensKey{}, &tokens)))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	var e apiError
+	e.Error.Message, e.Error.Type = msg, typ
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, e)
+}
+
+// decode reads a JSON body, mapping a too-large body to 413 and bad JSON to 400.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	err := json.NewDecoder(r.Body).Decode(v)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit))
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "malformed JSON: "+err.Error())
+	default:
+		return true
+	}
+	return false
+}
+
+// job is one generation request, whatever its endpoint.
+type job struct {
+	model       string
+	prompt      []int32
+	temperature *float32
+	topP        *float32
+	maxTokens   *int
+	stop        []string
+	seed        *uint64
+	stream      bool
+	usage       bool
+	tools       bool
+	chat        bool
+}
+
+func (s *Server) checkModel(w http.ResponseWriter, name string) bool {
+	if name != "" && name != s.cfg.Name {
+		writeError(w, http.StatusNotFound, "model_not_found", fmt.Sprintf("model %q is not served here (this server has %q)", name, s.cfg.Name))
+		return false
+	}
+	return true
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	var req chatRequest
+	if !decode(w, r, &req) || !s.checkModel(w, req.Model) {
+		return
+	}
+	if len(req.Messages) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "messages is empty")
+		return
+	}
+	tok := s.cfg.Model.Tok
+	msgs, err := toMessages(tok.Family, req.Messages, req.Tools)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	ids, err := tok.ChatPrompt(msgs)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	stop, err := stops(req.Stop)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	maxTok := req.MaxTokens
+	if req.MaxCompletionTokens != nil {
+		maxTok = req.MaxCompletionTokens
+	}
+	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: maxTok, stop: stop,
+		seed: req.Seed, stream: req.Stream, usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, tools: len(req.Tools) > 0, chat: true})
+}
+
+func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
+	var req completionRequest
+	if !decode(w, r, &req) || !s.checkModel(w, req.Model) {
+		return
+	}
+	var prompt string
+	if err := json.Unmarshal(req.Prompt, &prompt); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "prompt must be a string")
+		return
+	}
+	ids, err := s.cfg.Model.Tok.EncodeWithSpecials(prompt)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	stop, err := stops(req.Stop)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: req.MaxTokens,
+		stop: stop, seed: req.Seed, stream: req.Stream})
+}
+
+// acquire waits for a slot, or fails at once when the queue is full.
+func (s *Server) acquire(ctx context.Context) (*infer.Session, error) {
+	select {
+	case sess := <-s.slots:
+		return sess, nil
+	default:
+	}
+	if s.waiting.Add(1) > int64(s.cfg.Queue) {
+		s.waiting.Add(-1)
+		return nil, errQueueFull
+	}
+	defer s.waiting.Add(-1)
+	select {
+	case sess := <-s.slots:
+		return sess, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+var errQueueFull = errors.New("queue full")
+
+func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
+	if n := len(j.prompt); n >= s.cfg.Ctx {
+		writeError(w, http.StatusBadRequest, "context_length_exceeded",
+			fmt.Sprintf("the prompt has %d tokens; the context holds %d (and the reply needs at least 1)", n, s.cfg.Ctx))
+		return
+	}
+	sess, err := s.acquire(r.Context())
+	if errors.Is(err, errQueueFull) {
+		writeError(w, http.StatusServiceUnavailable, "server_busy", "all slots are busy and the queue is full; retry later")
+		return
+	}
+	if err != nil {
+		return // the client went away while waiting
+	}
+	defer func() { s.slots <- sess }()
+	sess.Truncate(0)
+
+	opt := infer.Defaults(string(s.cfg.Model.Params.Family))
+	if j.temperature != nil {
+		opt.Temperature = *j.temperature
+	}
+	if j.topP != nil {
+		opt.TopP = *j.topP
+	}
+	if j.seed != nil {
+		opt.Seed = *j.seed
+	} else {
+		opt.Seed = uint64(time.Now().UnixNano())
+	}
+	maxTokens := 0
+	if j.maxTokens != nil {
+		maxTokens = *j.maxTokens
+	}
+	out := newOutput(s, w, j)
+	dec := s.cfg.Model.Tok.NewDecoder()
+	post := tokenizer.NewPostProcessor(s.cfg.Model.Params.Family)
+	if !j.chat {
+		post = tokenizer.NewPostProcessor("")
+	}
+	res, err := sess.Generate(r.Context(), j.prompt, infer.GenerateOptions{MaxTokens: maxTokens, Stops: s.cfg.Model.Stops,
+		Sampler: infer.NewSampler(opt),
+		OnToken: func(id int32) bool {
+			return out.add(post.Write(string(dec.Next(id)))) && r.Context().Err() == nil
+		}})
+	if err != nil {
+		out.fail(err)
+		return
+	}
+	out.add(post.Write(string(dec.Flush())) + post.Flush())
+	if tk, ok := r.Context().Value(tokensKey{}).(*[2]int); ok {
+		tk[0], tk[1] = len(j.prompt), len(res.Generated)
+	}
+	reason := "stop"
+	if res.StopReason == "length" || res.StopReason == "context" {
+		reason = "length"
+	}
+	out.finish(reason, usage{PromptTokens: len(j.prompt), CompletionTokens: len(res.Generated), TotalTokens: len(j.prompt) + len(res.Generated)})
+}
+
+func (s *Server) id(prefix string) string {
+	return prefix + "-" + strconv.FormatInt(s.nextID.Add(1), 10)
+}
+
+func hasAny(s string, subs []string) (int, bool) {
+	best := -1
+	for _, sub := range subs {
+		if sub == "" {
+			continue
+		}
+		if i := strings.Index(s, sub); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return best, best >= 0
+}
