@@ -163,7 +163,7 @@ func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		next := argmax(logits[0])
+		next := infer.Argmax(logits[0])
 		if logits, err = s.Eval([]int32{next}, false); err != nil {
 			return err
 		}
@@ -174,15 +174,6 @@ func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test
 	return nil
 }
 
-func argmax(x []float32) int32 {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return int32(best)
-}
 
 // BytesPerToken is what generating one token reads from memory: every weight once, except the embedding,
 // of which only one row is read.

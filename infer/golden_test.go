@@ -93,7 +93,7 @@ func TestGoldenLogits(t *testing.T) {
 						t.Fatal(err)
 					}
 					row := logits[0]
-					if got := argmaxFirst(row); got != g.Generation.GreedyIDs[step] {
+					if got := Argmax(row); got != g.Generation.GreedyIDs[step] {
 						t.Fatalf("%s step %d: greedy id %d, want %d", outType, step, got, g.Generation.GreedyIDs[step])
 					}
 					if outType == "f32" {

@@ -167,7 +167,7 @@ func TestLlamaCppGreedy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := argmaxFirst(logits[0])
+			id := Argmax(logits[0])
 			got = append(got, id)
 			feed = []int32{id}
 		}

@@ -65,7 +65,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 	}
 	if o.Temperature <= 0 {
-		return argmaxFirst(logits)
+		return Argmax(logits)
 	}
 	c := s.cand[:0]
 	for i, v := range logits {
@@ -135,7 +135,8 @@ func softmaxCandidates(c []candidate, temp float32) []float32 {
 	return out
 }
 
-func argmaxFirst(x []float32) int32 {
+// Argmax is the index of the first largest value: greedy decoding, as llama.cpp breaks ties.
+func Argmax(x []float32) int32 {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {
