@@ -174,7 +174,6 @@ func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test
 	return nil
 }
 
-
 // BytesPerToken is what generating one token reads from memory: every weight once, except the embedding,
 // of which only one row is read.
 func BytesPerToken(m *infer.Model) int64 {
