@@ -160,8 +160,35 @@ GLOBL eights<>(SB), RODATA|NOPTR, $1
 DATA ones16<>+0(SB)/2, $1
 GLOBL ones16<>(SB), RODATA|NOPTR, $2
 
-// Per block: an exact int32 sum of products with VPSIGNB/VPMADDUBSW/VPMADDWD, reduced to one integer, then
-// s += float32(sum) * (dw * da) in scalar float32, the order of the Go code.
+// Per block: exact int32 sums of four products per lane (VPSIGNB/VPMADDUBSW/VPMADDWD), converted to float,
+// times dw·da, added to eight float lanes; one horizontal sum at the end, in the order of reduceLanes.
+
+#define BLOCKSCALE \
+	MOVWLZX 0(SI), BX \
+	VMOVD   BX, X7 \
+	VCVTPH2PS X7, X7 \
+	MOVWLZX 0(DI), DX \
+	VMOVD   DX, X8 \
+	VCVTPH2PS X8, X8 \
+	VMULSS  X8, X7, X7 \
+	VBROADCASTSS X7, Y7
+
+#define LANEDOT \
+	VPSIGNB Y0, Y0, Y2 \
+	VPSIGNB Y0, Y1, Y3 \
+	VPMADDUBSW Y3, Y2, Y4 \
+	VPMADDWD Y13, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULPS  Y7, Y4, Y4 \
+	VADDPS  Y4, Y9, Y9
+
+#define REDUCE \
+	VEXTRACTF128 $1, Y9, X10 \
+	VADDPS  X10, X9, X9 \
+	VMOVHLPS X9, X9, X10 \
+	VADDPS  X10, X9, X9 \
+	VMOVSHDUP X9, X10 \
+	VADDSS  X10, X9, X9
 
 // func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
@@ -171,7 +198,7 @@ TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	VPBROADCASTB nibbles<>(SB), Y15
 	VPBROADCASTB eights<>(SB), Y14
 	VPBROADCASTW ones16<>(SB), Y13
-	VXORPS X9, X9, X9
+	VXORPS Y9, Y9, Y9
 q4dot:
 	VMOVDQU 2(SI), X0
 	VPSRLW  $4, X0, X1
@@ -179,31 +206,13 @@ q4dot:
 	VPAND   Y15, Y0, Y0
 	VPSUBB  Y14, Y0, Y0            // weights in [-8, 7]
 	VMOVDQU 2(DI), Y1              // activations
-	VPSIGNB Y0, Y0, Y2             // |w|
-	VPSIGNB Y0, Y1, Y3             // a · sign(w)
-	VPMADDUBSW Y3, Y2, Y4
-	VPMADDWD Y13, Y4, Y4
-	VEXTRACTI128 $1, Y4, X5
-	VPADDD  X5, X4, X4
-	VPSHUFD $0x4e, X4, X5
-	VPADDD  X5, X4, X4
-	VPSHUFD $0xb1, X4, X5
-	VPADDD  X5, X4, X4
-	VMOVD   X4, AX
-	VCVTSI2SSL AX, X6, X6          // float32(sumi)
-	MOVWLZX 0(SI), BX
-	VMOVD   BX, X7
-	VCVTPH2PS X7, X7               // dw
-	MOVWLZX 0(DI), DX
-	VMOVD   DX, X8
-	VCVTPH2PS X8, X8               // da
-	VMULSS  X8, X7, X7             // dw * da
-	VMULSS  X7, X6, X6
-	VADDSS  X6, X9, X9
+	BLOCKSCALE
+	LANEDOT
 	ADDQ $18, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  q4dot
+	REDUCE
 	VZEROUPPER
 	MOVSS X9, ret+24(FP)
 	RET
@@ -214,35 +223,17 @@ TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
 	VPBROADCASTW ones16<>(SB), Y13
-	VXORPS X9, X9, X9
+	VXORPS Y9, Y9, Y9
 q8dot:
 	VMOVDQU 2(SI), Y0              // weights
 	VMOVDQU 2(DI), Y1              // activations
-	VPSIGNB Y0, Y0, Y2
-	VPSIGNB Y0, Y1, Y3
-	VPMADDUBSW Y3, Y2, Y4
-	VPMADDWD Y13, Y4, Y4
-	VEXTRACTI128 $1, Y4, X5
-	VPADDD  X5, X4, X4
-	VPSHUFD $0x4e, X4, X5
-	VPADDD  X5, X4, X4
-	VPSHUFD $0xb1, X4, X5
-	VPADDD  X5, X4, X4
-	VMOVD   X4, AX
-	VCVTSI2SSL AX, X6, X6
-	MOVWLZX 0(SI), BX
-	VMOVD   BX, X7
-	VCVTPH2PS X7, X7
-	MOVWLZX 0(DI), DX
-	VMOVD   DX, X8
-	VCVTPH2PS X8, X8
-	VMULSS  X8, X7, X7
-	VMULSS  X7, X6, X6
-	VADDSS  X6, X9, X9
+	BLOCKSCALE
+	LANEDOT
 	ADDQ $34, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  q8dot
+	REDUCE
 	VZEROUPPER
 	MOVSS X9, ret+24(FP)
 	RET
