@@ -15,7 +15,6 @@ import (
 
 	"github.com/glmtool/glmtool/bench"
 	"github.com/glmtool/glmtool/convert"
-	"github.com/glmtool/glmtool/infer"
 )
 
 type benchFlags struct {
@@ -144,11 +143,9 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	if fl.device != "cpu" {
 		return usagef("--device %q: this build has only the cpu backend", fl.device)
 	}
-	kv := infer.KVF16
-	if fl.kvType == "f32" {
-		kv = infer.KVF32
-	} else if fl.kvType != "f16" {
-		return usagef("--kv-type %q: want f16 or f32", fl.kvType)
+	kv, err := parseKVType(fl.kvType)
+	if err != nil {
+		return err
 	}
 	models := fl.models
 	if fl.synthetic != "" {

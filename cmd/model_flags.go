@@ -45,13 +45,9 @@ func (f *modelFlags) load() (*infer.Model, *infer.Session, error) {
 	if f.threads < 1 {
 		return nil, nil, usagef("--threads must be at least 1")
 	}
-	kv := infer.KVF16
-	switch f.kvType {
-	case "f16":
-	case "f32":
-		kv = infer.KVF32
-	default:
-		return nil, nil, usagef("--kv-type %q: want f16 or f32", f.kvType)
+	kv, err := parseKVType(f.kvType)
+	if err != nil {
+		return nil, nil, err
 	}
 	m, err := infer.Load(f.model, infer.Options{Threads: f.threads})
 	if err != nil {
@@ -67,6 +63,17 @@ func (f *modelFlags) load() (*infer.Model, *infer.Session, error) {
 		return nil, nil, usagef("--ctx: %v", err)
 	}
 	return m, s, nil
+}
+
+// parseKVType reads --kv-type.
+func parseKVType(s string) (infer.KVType, error) {
+	switch s {
+	case "f16":
+		return infer.KVF16, nil
+	case "f32":
+		return infer.KVF32, nil
+	}
+	return 0, usagef("--kv-type %q: want f16 or f32", s)
 }
 
 func (f *modelFlags) sampler(m *infer.Model) *infer.Sampler {

@@ -30,11 +30,9 @@ this works on synthetic weights too.`,
 			if model == "" || file == "" {
 				return usagef("give -m MODEL.gguf and -f TEXT.txt")
 			}
-			kv := infer.KVF16
-			if kvType == "f32" {
-				kv = infer.KVF32
-			} else if kvType != "f16" {
-				return usagef("--kv-type %q: want f16 or f32", kvType)
+			kv, err := parseKVType(kvType)
+			if err != nil {
+				return err
 			}
 			text, err := os.ReadFile(file)
 			if err != nil {

@@ -43,11 +43,9 @@ goes to stderr.`,
 			if parallel < 1 || queue < 0 || threads < 1 {
 				return usagef("--parallel and --threads must be at least 1, --queue at least 0")
 			}
-			kv := infer.KVF16
-			if kvType == "f32" {
-				kv = infer.KVF32
-			} else if kvType != "f16" {
-				return usagef("--kv-type %q: want f16 or f32", kvType)
+			kv, err := parseKVType(kvType)
+			if err != nil {
+				return err
 			}
 			m, err := infer.Load(model, infer.Options{Threads: threads})
 			if err != nil {

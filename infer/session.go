@@ -128,26 +128,22 @@ func (s *Session) storeKV(l, pos int, k, v []float32) {
 	}
 }
 
-// key and value read position pos of KV head g of layer l into dst.
+// key and value return position pos of KV head g of layer l: the cache itself for an F32 cache, else
+// decoded into dst.
 func (s *Session) key(l, pos, g, hd int, dst []float32) []float32 {
-	off := pos*s.kvDim + g*hd
-	if s.kvType == KVF32 {
-		return s.k[l][off : off+hd]
-	}
-	src := s.kh[l][off : off+hd]
-	for i, h := range src {
-		dst[i] = tensor.F16ToF32(h)
-	}
-	return dst[:hd]
+	return s.kvRead(s.k, s.kh, l, pos, g, hd, dst)
 }
 
 func (s *Session) value(l, pos, g, hd int, dst []float32) []float32 {
+	return s.kvRead(s.v, s.vh, l, pos, g, hd, dst)
+}
+
+func (s *Session) kvRead(f32 [][]float32, f16 [][]uint16, l, pos, g, hd int, dst []float32) []float32 {
 	off := pos*s.kvDim + g*hd
 	if s.kvType == KVF32 {
-		return s.v[l][off : off+hd]
+		return f32[l][off : off+hd]
 	}
-	src := s.vh[l][off : off+hd]
-	for i, h := range src {
+	for i, h := range f16[l][off : off+hd] {
 		dst[i] = tensor.F16ToF32(h)
 	}
 	return dst[:hd]
