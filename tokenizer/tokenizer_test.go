@@ -17,7 +17,7 @@ import (
 
 // fixtureTokenizer converts a fixture's tokenizer into a vocab-only GGUF and loads it back, as the runtime
 // would from a converted model.
-func fixtureTokenizer(t *testing.T, dir string) *Tokenizer {
+func fixtureTokenizer(t testing.TB, dir string) *Tokenizer {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "v.gguf")
 	if _, err := convert.Checkpoint(context.Background(), filepath.Join(testenv.TestData(t), "hf", dir), out, convert.Options{VocabOnly: true}); err != nil {
@@ -43,7 +43,7 @@ var (
 	tokCache = map[string]*Tokenizer{}
 )
 
-func loadTok(t *testing.T, model string) *Tokenizer {
+func loadTok(t testing.TB, model string) *Tokenizer {
 	dirs := map[string]string{"chatglm2-6b": "chatglm2-6b-tiny", "chatglm3-6b": "chatglm3-6b-tiny", "glm-4-9b-chat": "glm-4-9b-chat-tiny"}
 	if tok, ok := tokCache[model]; ok {
 		return tok
