@@ -136,6 +136,14 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 	writeJSON(w, status, e)
 }
 
+// badRequest answers 400 with err's message when err is set.
+func badRequest(w http.ResponseWriter, err error) bool {
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	}
+	return err != nil
+}
+
 // decode reads a JSON body, mapping a too-large body to 413 and bad JSON to 400.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	err := json.NewDecoder(r.Body).Decode(v)
@@ -185,18 +193,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := s.cfg.Model.Tok
 	msgs, err := toMessages(tok.Family, req.Messages, req.Tools)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	if badRequest(w, err) {
 		return
 	}
 	ids, err := tok.ChatPrompt(msgs)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	if badRequest(w, err) {
 		return
 	}
 	stop, err := stops(req.Stop)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	if badRequest(w, err) {
 		return
 	}
 	maxTok := req.MaxTokens
@@ -218,13 +223,11 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids, err := s.cfg.Model.Tok.EncodeWithSpecials(prompt)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	if badRequest(w, err) {
 		return
 	}
 	stop, err := stops(req.Stop)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	if badRequest(w, err) {
 		return
 	}
 	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: req.MaxTokens,

@@ -15,18 +15,24 @@ func minMax(x []float32) (lo, hi float32) {
 	return lo, hi
 }
 
+// affineHead is the start of quantize_row_q4_1_ref / q5_1_ref: d = (max-min)/levels and m = min stored as
+// fp16 in y, and the min and 1/d (0 for a constant block) the levels are computed with.
+func affineHead(x []float32, levels float32, y []byte) (lo, id float32) {
+	lo, hi := minMax(x)
+	d := (hi - lo) / levels
+	if d != 0 {
+		id = 1 / d
+	}
+	putHalf(y, d)
+	putHalf(y[2:], lo)
+	return lo, id
+}
+
 func quantizeQ4_1(src []float32, dst []byte) {
 	for b := 0; b < len(src)/32; b++ {
 		x := src[b*32 : (b+1)*32]
 		y := dst[b*20 : (b+1)*20]
-		lo, hi := minMax(x)
-		d := (hi - lo) / 15
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		putHalf(y, d)
-		putHalf(y[2:], lo)
+		lo, id := affineHead(x, 15, y)
 		for j := range 16 {
 			x0 := float32((x[j] - lo) * id)
 			x1 := float32((x[16+j] - lo) * id)

@@ -107,6 +107,13 @@ func quantizeQ5_K(src []float32, dst []byte) {
 	}
 }
 
+// chunkScales are the scales and mins of the two sub-blocks of 64-value chunk c of a Q4_K/Q5_K block.
+func chunkScales(d, dmin float32, sc []byte, c int) (d1, m1, d2, m2 float32) {
+	s1, n1 := scaleMinK4(2*c, sc)
+	s2, n2 := scaleMinK4(2*c+1, sc)
+	return d * float32(s1), dmin * float32(n1), d * float32(s2), dmin * float32(n2)
+}
+
 func dequantizeQ4_K(src []byte, dst []float32) {
 	for b := 0; b < len(dst)/QK_K; b++ {
 		y := src[b*144:]
@@ -115,10 +122,7 @@ func dequantizeQ4_K(src []byte, dst []float32) {
 		q := y[16:]
 		out := dst[b*QK_K:]
 		for c := range 4 {
-			s1, m1 := scaleMinK4(2*c, sc)
-			s2, m2 := scaleMinK4(2*c+1, sc)
-			d1, mm1 := d*float32(s1), dmin*float32(m1)
-			d2, mm2 := d*float32(s2), dmin*float32(m2)
+			d1, mm1, d2, mm2 := chunkScales(d, dmin, sc, c)
 			for l := range 32 {
 				out[64*c+l] = float32(d1*float32(q[32*c+l]&0xf)) - mm1
 				out[64*c+32+l] = float32(d2*float32(q[32*c+l]>>4)) - mm2
@@ -136,10 +140,7 @@ func dequantizeQ5_K(src []byte, dst []float32) {
 		ql := y[48:]
 		out := dst[b*QK_K:]
 		for c := range 4 {
-			s1, m1 := scaleMinK4(2*c, sc)
-			s2, m2 := scaleMinK4(2*c+1, sc)
-			d1, mm1 := d*float32(s1), dmin*float32(m1)
-			d2, mm2 := d*float32(s2), dmin*float32(m2)
+			d1, mm1, d2, mm2 := chunkScales(d, dmin, sc, c)
 			u1, u2 := uint8(1)<<(2*c), uint8(2)<<(2*c)
 			for l := range 32 {
 				q1 := ql[32*c+l] & 0xf

@@ -49,14 +49,7 @@ func quantizeQ5_1(src []float32, dst []byte) {
 	for b := 0; b < len(src)/32; b++ {
 		x := src[b*32 : (b+1)*32]
 		y := dst[b*24 : (b+1)*24]
-		lo, hi := minMax(x)
-		d := (hi - lo) / 31
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		putHalf(y, d)
-		putHalf(y[2:], lo)
+		lo, id := affineHead(x, 31, y)
 		var qh uint32
 		for j := range 16 {
 			x0 := float32((x[j] - lo) * id)
