@@ -42,6 +42,7 @@ type Result struct {
 	SizeBytes      int64     `json:"size_bytes"`
 	Parameters     int64     `json:"parameters"`
 	Backend        string    `json:"backend"`
+	Kernels        string    `json:"kernels"` // the CPU kernel set: avx512-vnni, avx512, avx2 or generic
 	Threads        int       `json:"threads"`
 	Test           string    `json:"test"`
 	PromptTokens   int       `json:"n_prompt"`
@@ -64,6 +65,7 @@ type Options struct {
 	Repetitions int
 	Ctx         int // 0: enough for the largest test
 	KV          infer.KVType
+	Mmap        bool // read weights from the file mapping (infer.Options.Resident false)
 	// Progress is called before each measurement with a short description.
 	Progress func(what string)
 }
@@ -76,7 +78,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	}
 	var out []Result
 	for _, threads := range opt.Threads {
-		m, err := infer.Load(path, infer.Options{Threads: threads})
+		m, err := infer.Load(path, infer.Options{Threads: threads, Resident: !opt.Mmap})
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +116,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 				sd = 0
 			}
 			res := Result{Model: filepath.Base(path), Architecture: m.Params.Family.Architecture(), Family: string(m.Params.Family),
-				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: "CPU", Threads: threads,
+				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: "CPU", Kernels: tensor.Kernels(), Threads: threads,
 				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
 			out = append(out, res)

@@ -31,6 +31,7 @@ type benchFlags struct {
 	ctx       int
 	output    string
 	kvType    string
+	mmap      bool
 	bwSize    int64
 	plot      string
 }
@@ -67,6 +68,7 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.IntVarP(&fl.ctx, "ctx", "c", 0, "context size (default: what the largest test needs)")
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
 	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
+	f.BoolVar(&fl.mmap, "mmap", false, "read the weights from the file mapping instead of copying them into memory on huge pages")
 	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
 	f.StringVar(&fl.plot, "plot", "", "also draw t/s against prompt/generation length to this PNG (one line per model and test kind)")
 	return c
@@ -165,7 +167,7 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	if len(models) == 0 {
 		return usagef("give -m MODEL.gguf or --synthetic PRESET")
 	}
-	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv}
+	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv, Mmap: fl.mmap}
 	total := int64(len(models) * len(threads) * len(tests) * max(1, fl.reps))
 	if bar := newProgress(a.stderr, total, "bench"); bar != nil {
 		opt.Progress = func(what string) {

@@ -25,7 +25,7 @@ func TestBenchJSONSchema(t *testing.T) {
 	if len(rows) != 6 {
 		t.Fatalf("%d rows, want 3 tests × 2 thread counts", len(rows))
 	}
-	fields := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "threads", "test",
+	fields := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads", "test",
 		"n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "samples_tokens_per_second",
 		"peak_rss_bytes", "vram_bytes", "bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 	var tests []string

@@ -21,6 +21,7 @@ type modelFlags struct {
 	repeat  float32
 	seed    uint64
 	maxTok  int
+	mmap    bool
 }
 
 func (f *modelFlags) register(c *cobra.Command) {
@@ -35,6 +36,7 @@ func (f *modelFlags) register(c *cobra.Command) {
 	fs.Float32Var(&f.minP, "min-p", 0, "drop tokens below this fraction of the top probability (0: off)")
 	fs.Float32Var(&f.repeat, "repeat-penalty", 1, "penalty for recently used tokens (1: off)")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed; the same seed gives the same output")
+	fs.BoolVar(&f.mmap, "mmap", false, "read the weights from the file mapping instead of copying them into memory on huge pages at load (less memory, slower generation)")
 	fs.IntVarP(&f.maxTok, "max-tokens", "n", -1, "maximum tokens to generate (-1: until a stop token or the context is full)")
 }
 
@@ -49,7 +51,7 @@ func (f *modelFlags) load() (*infer.Model, *infer.Session, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := infer.Load(f.model, infer.Options{Threads: f.threads})
+	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap})
 	if err != nil {
 		return nil, nil, err
 	}

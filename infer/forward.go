@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/tensor"
 )
 
 // Eval feeds tokens after those already cached and returns the logits after the last one. With all set,
@@ -137,7 +138,8 @@ func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
 type workspace struct {
 	x, h, qkv, att, proj, up, act, q, logits [][]float32
 	kbuf, vbuf                               []float32
-	q8                                       []byte      // activations quantized to Q8_0
+	q8                                       []byte // activations quantized to Q8_K
+	acts                                     tensor.Q8Acts
 	scores, kb, vb                           [][]float32 // per worker
 	mm                                       matmulJob
 	attn                                     attentionJob

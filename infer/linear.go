@@ -55,17 +55,20 @@ func (w *weight) row(r int, dst []float32) {
 	_ = tensor.Dequantize(w.typ, w.data[r*w.rowBytes:(r+1)*w.rowBytes], dst)
 }
 
-// matmul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. Each weight row
-// is read once per call whatever the number of tokens. As in ggml, Q4_0 and Q8_0 rows meet activations
-// quantized to Q8_0 (integer block dot products, scaled once per block); F32 and F16 rows are dotted in
-// place; other types (F16 included: a table decode plus a float dot beats converting in the dot) are
-// decoded one row at a time into a per-worker buffer. q8 is the caller's buffer for
-// the quantized activations and the job.
+// matmul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. As in ggml,
+// Q4_0 and Q8_0 rows meet activations quantized once to Q8_0 (integer block dot products, scaled once per
+// block; with VNNI four tokens share each pass over a row), Q6_K rows meet Q8_K activations, F32 rows are
+// dotted in place and other types are decoded one row at a time into a per-worker buffer. Tokens are taken
+// in chunks whose quantized activations fit in the L2 cache, so a chunk streams each weight row once.
 func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
 	job := &ws.mm
-	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out}
-	act := activationType(w)
-	if act != tensor.F32 {
+	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x)}
+	switch act := activationType(w); act {
+	case tensor.Q8_0:
+		_ = ws.acts.Set(x, w.cols, w.typ) // cannot fail: the weight type and width were checked at load
+		job.acts = &ws.acts
+		job.chunk = max(1, min(len(x), maxChunk, actsCacheBytes/(w.cols/32*48)))
+	case tensor.Q8_K:
 		rb64, _ := act.RowBytes(int64(w.cols))
 		rb := int(rb64)
 		if cap(ws.q8) < rb*len(x) {
@@ -79,12 +82,21 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 	m.pool.run(w.rows, job)
 }
 
+// maxChunk bounds the tokens of one pass (and the per-worker result buffer); actsCacheBytes is the share
+// of a core's L2 cache the quantized activations of one chunk may take (~48 bytes per 32 values).
+const (
+	maxChunk       = 64
+	actsCacheBytes = 512 << 10
+)
+
 // activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
 // Q8_0 for Q4_0/Q8_0, Q8_K for Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
 func activationType(w *weight) tensor.Type {
 	switch w.typ {
 	case tensor.Q4_0, tensor.Q8_0:
-		return tensor.Q8_0
+		if w.cols%32 == 0 {
+			return tensor.Q8_0
+		}
 	case tensor.Q6_K:
 		if w.cols%tensor.QK_K == 0 {
 			return tensor.Q8_K
@@ -101,44 +113,53 @@ type matmulJob struct {
 	x     [][]float32
 	bias  []float32
 	out   [][]float32
-	q8    []byte // activations as Q8_0 rows of q8Row bytes, for Q4_0/Q8_0 weights
+	chunk int            // tokens per pass over the rows
+	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0/Q8_0 weights
+	q8    []byte         // Q8_K activation rows of q8Row bytes, for Q6_K weights
 	q8Row int
 }
 
 func (j *matmulJob) runRange(worker, r0, r1 int) {
 	w := j.w
 	buf := j.m.scratch[worker][:w.cols]
-	for r := r0; r < r1; r++ {
-		rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
-		decoded := false
-		for t := range j.x {
-			var s float32
-			switch w.typ {
-			case tensor.F32:
-				s = dotF32(rowData, j.x[t])
-			case tensor.Q8_0:
-				s = tensor.DotQ8_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
-			case tensor.Q4_0:
-				s = tensor.DotQ4_0Q8_0(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
-			case tensor.Q6_K:
-				if j.q8 != nil {
+	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
+		t1 := min(len(j.x), t0+j.chunk)
+		for r := r0; r < r1; r++ {
+			rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
+			if j.acts != nil {
+				res := j.m.results[worker][:t1-t0]
+				j.acts.Dot(rowData, t0, res)
+				for i, s := range res {
+					j.store(t0+i, r, s)
+				}
+				continue
+			}
+			decoded := false
+			for t := t0; t < t1; t++ {
+				var s float32
+				switch {
+				case w.typ == tensor.F32:
+					s = dotF32(rowData, j.x[t])
+				case j.q8 != nil:
 					s = tensor.DotQ6_KQ8_K(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
-					break
+				default:
+					if !decoded {
+						w.row(r, buf)
+						decoded = true
+					}
+					s = dot(buf, j.x[t])
 				}
-				fallthrough
-			default:
-				if !decoded {
-					w.row(r, buf)
-					decoded = true
-				}
-				s = dot(buf, j.x[t])
+				j.store(t, r, s)
 			}
-			if j.bias != nil {
-				s += j.bias[r]
-			}
-			j.out[t][r] = s
 		}
 	}
+}
+
+func (j *matmulJob) store(t, r int, s float32) {
+	if j.bias != nil {
+		s += j.bias[r]
+	}
+	j.out[t][r] = s
 }
 
 // dot sums in four lanes for speed and accuracy.

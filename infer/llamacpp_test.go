@@ -52,7 +52,8 @@ func TestLlamaCppLogprobs(t *testing.T) {
 	for _, name := range ggufModels {
 		t.Run(name, func(t *testing.T) {
 			ref := readST(t, filepath.Join(dir, name+".logprobs.safetensors"))
-			m, err := Load(filepath.Join(dir, name+".gguf"), Options{Threads: 2})
+			// Resident, as the commands load models; the greedy test below reads the file mapping.
+			m, err := Load(filepath.Join(dir, name+".gguf"), Options{Threads: 2, Resident: true})
 			if err != nil {
 				t.Fatal(err)
 			}

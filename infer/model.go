@@ -8,6 +8,7 @@ import (
 
 	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/gguf"
+	"github.com/glmtool/glmtool/internal/mmap"
 	"github.com/glmtool/glmtool/tensor"
 	"github.com/glmtool/glmtool/tokenizer"
 )
@@ -27,8 +28,10 @@ type Model struct {
 	layers    []layer
 	pool      *pool
 	scratch   [][]float32 // one row buffer per worker
+	results   [][]float32 // one buffer of a chunk's dot products per worker
 	ropeTheta []float32   // inverse frequencies of the rotated pairs
 	threads   int
+	resident  *mmap.Anonymous // the weights' copy (Options.Resident), or nil
 
 	// mu makes evaluation steps of different sessions take turns: the worker pool and its row buffers
 	// belong to the model. Go's mutex hands over in FIFO order once waiters starve, so concurrent sessions
@@ -52,6 +55,9 @@ type layer struct {
 // Options configure Load.
 type Options struct {
 	Threads int // 0: the number of CPUs
+	// Resident copies the weight matrices into anonymous memory on huge pages at load time instead of
+	// reading them from the file mapping (see makeResident).
+	Resident bool
 }
 
 // Load opens path and checks that it holds a complete model of a supported architecture.
@@ -98,17 +104,29 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 	m.pool = newPool(m.threads)
 	maxCols := max(p.Embedding, p.FeedForward, p.FFNUpRows())
 	m.scratch = make([][]float32, m.threads)
+	m.results = make([][]float32, m.threads)
 	for i := range m.scratch {
+		m.results[i] = make([]float32, maxChunk)
 		m.scratch[i] = make([]float32, maxCols)
 	}
 	m.ropeTheta = ropeFrequencies(p)
+	if opt.Resident {
+		if err := m.makeResident(); err != nil {
+			m.pool.close()
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
 // Close releases the worker goroutines and the file.
 func (m *Model) Close() error {
 	m.pool.close()
-	return m.File.Close()
+	err := m.resident.Close()
+	if ferr := m.File.Close(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // Threads is the number of worker threads.

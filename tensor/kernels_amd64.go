@@ -2,14 +2,27 @@
 
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // The AVX2 kernels do exactly the float32 operations of the Go code, in the same order and without FMA, so
-// their output is bit-identical (tests compare the two on random rows). Build with -tags noasm, or set
-// hasAVX2 false in a test, to use the Go code.
+// their output is bit-identical (tests compare the two on random rows). The AVX-512 kernels are exact in
+// their integer parts and use FMA for the float accumulation (tests allow for that). Build with -tags
+// noasm, or set GLMTOOL_KERNELS=generic in the environment, to use the Go code alone.
 
-// hasAVX2 is fixed at start-up from the CPU's features.
-var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasF16C
+// kernelsOff is read once at start-up: the generic path is chosen per process, never switched.
+var kernelsOff = os.Getenv(KernelsEnv) == "generic"
+
+// hasAVX2, hasAVX512 and hasVNNI are fixed at start-up from the CPU's features.
+var (
+	hasAVX2   = !kernelsOff && cpu.X86.HasAVX2 && cpu.X86.HasF16C
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+	hasVNNI   = hasAVX512 && cpu.X86.HasAVX512VNNI
+)
 
 // f16ToF32AVX2 converts n halves (n a multiple of 8) with VCVTPH2PS, which is exact.
 //
@@ -59,3 +72,23 @@ func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
 
 //go:noescape
 func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32
+
+// The VNNI kernels (acts.go) read packed activations; gemv4 writes four results, for the four activation
+// rows that are stride bytes apart.
+//
+//go:noescape
+func gemv1Q4_0VNNI(w, act *byte, pairs int) float32
+
+//go:noescape
+func gemv1Q8_0VNNI(w, act *byte, pairs int) float32
+
+//go:noescape
+func gemv4Q4_0VNNI(w, act *byte, pairs, stride int, out *float32)
+
+//go:noescape
+func gemv4Q8_0VNNI(w, act *byte, pairs, stride int, out *float32)
+
+//go:noescape
+func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32
+
+func addrMod64(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63 }

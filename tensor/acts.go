@@ -1,0 +1,134 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Q8Acts holds activation rows quantized to Q8_0 once per matrix product, as ggml's CPU backend quantizes
+// src1 once per mul_mat, in two forms: ggml's block layout, which the Go and AVX2 block dots read, and the
+// packed layout of the VNNI kernels. Its buffers are reused from one product to the next.
+//
+// Packed layout, per row and per pair of blocks (192 bytes, so every part is 64-byte aligned when the row
+// is): the 64 int8 values, 16 int32 corrections −bias·Σ of each four values (bias 8 for Q4_0 weights, whose
+// nibbles enter the kernel unsigned; 128 for Q8_0 weights, which enter as w+128), and the two block scales
+// as float32, each repeated over its block's eight lanes.
+type Q8Acts struct {
+	cols, rows int
+	weight     Type
+	ggml       []byte
+	packed     []byte // 64-byte aligned view of packedBuf
+	packedBuf  []byte
+	stride     int // packed bytes per row
+}
+
+const pairBytes = 192
+
+// Set quantizes the rows of x (each cols long, a multiple of 32) for products with weights of type w
+// (Q4_0 or Q8_0).
+func (a *Q8Acts) Set(x [][]float32, cols int, w Type) error {
+	if w != Q4_0 && w != Q8_0 {
+		return fmt.Errorf("Q8_0 activations: weight type %s has no Q8_0 block dot", w)
+	}
+	if cols%32 != 0 {
+		return fmt.Errorf("Q8_0 activations: %d columns is not a multiple of 32", cols)
+	}
+	nb := cols / 32
+	a.cols, a.rows, a.weight = cols, len(x), w
+	rb := nb * 34
+	a.ggml = grow(a.ggml, rb*len(x))
+	for t, row := range x {
+		quantizeQ8_0(row[:cols], a.ggml[t*rb:(t+1)*rb])
+	}
+	a.stride = 0
+	if !hasVNNI || nb < 2 {
+		return nil
+	}
+	a.stride = nb / 2 * pairBytes
+	if need := a.stride*len(x) + 64; cap(a.packedBuf) < need {
+		a.packedBuf = make([]byte, need)
+	}
+	buf := a.packedBuf[:cap(a.packedBuf)]
+	off := 0
+	if r := int(addrMod64(buf)); r != 0 {
+		off = 64 - r
+	}
+	a.packed = buf[off : off+a.stride*len(x)]
+	bias := int32(8)
+	if w == Q8_0 {
+		bias = 128
+	}
+	for t := range x {
+		src := a.ggml[t*rb : (t+1)*rb]
+		dst := a.packed[t*a.stride : (t+1)*a.stride]
+		for p := range nb / 2 {
+			pk := dst[p*pairBytes : (p+1)*pairBytes]
+			for h := range 2 {
+				blk := src[(2*p+h)*34 : (2*p+h+1)*34]
+				copy(pk[32*h:32*h+32], blk[2:])
+				d := math.Float32bits(half(blk))
+				for k := range 8 {
+					q := blk[2+4*k : 6+4*k]
+					s := int32(int8(q[0])) + int32(int8(q[1])) + int32(int8(q[2])) + int32(int8(q[3]))
+					binary.LittleEndian.PutUint32(pk[64+32*h+4*k:], uint32(-bias*s))
+					binary.LittleEndian.PutUint32(pk[128+32*h+4*k:], d)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Dot sets out[i] to the dot product of the weight row w (of the type given to Set) with activation row
+// t0+i. Four rows at a time share one pass over the weights.
+func (a *Q8Acts) Dot(w []byte, t0 int, out []float32) {
+	nb := a.cols / 32
+	rb := nb * 34
+	if a.stride == 0 {
+		for i := range out {
+			act := a.ggml[(t0+i)*rb : (t0+i+1)*rb]
+			if a.weight == Q4_0 {
+				out[i] = DotQ4_0Q8_0(w, act)
+			} else {
+				out[i] = DotQ8_0Q8_0(w, act)
+			}
+		}
+		return
+	}
+	pairs := nb / 2
+	i := 0
+	for ; i+4 <= len(out); i += 4 {
+		p := &a.packed[(t0+i)*a.stride]
+		if a.weight == Q4_0 {
+			gemv4Q4_0VNNI(&w[0], p, pairs, a.stride, &out[i])
+		} else {
+			gemv4Q8_0VNNI(&w[0], p, pairs, a.stride, &out[i])
+		}
+	}
+	for ; i < len(out); i++ {
+		p := &a.packed[(t0+i)*a.stride]
+		if a.weight == Q4_0 {
+			out[i] = gemv1Q4_0VNNI(&w[0], p, pairs)
+		} else {
+			out[i] = gemv1Q8_0VNNI(&w[0], p, pairs)
+		}
+	}
+	if nb%2 == 1 { // the last block, which the pair kernels leave out
+		for i := range out {
+			act := a.ggml[(t0+i+1)*rb-34 : (t0+i+1)*rb]
+			if a.weight == Q4_0 {
+				out[i] += dotQ4_0Q8_0Go(w[(nb-1)*18:nb*18], act)
+			} else {
+				out[i] += dotQ8_0Q8_0Go(w[(nb-1)*34:nb*34], act)
+			}
+		}
+	}
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}

@@ -1,0 +1,129 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomBlocks fills rows of blockBytes-byte blocks with random bytes whose leading f16 scale is finite.
+func randomBlocks(rng *rand.Rand, n, blockBytes int) []byte {
+	b := make([]byte, n*blockBytes)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	for i := 0; i < len(b); i += blockBytes {
+		binary.LittleEndian.PutUint16(b[i:], F32ToF16(float32(rng.NormFloat64()*0.02)))
+	}
+	return b
+}
+
+// exactBlockDot is Σ_b isum_b·dw_b·da_b in float64 and Σ_b |isum_b·dw_b·da_b|, the scale of the rounding
+// error any float32 accumulation order can make.
+func exactBlockDot(w, a []byte, wBlock int, weight func(blk []byte, j int) int32) (sum, abs float64) {
+	for b := 0; b < len(a)/34; b++ {
+		wb, ab := w[b*wBlock:(b+1)*wBlock], a[b*34:(b+1)*34]
+		var isum int64
+		for j := range 32 {
+			isum += int64(weight(wb, j)) * int64(int8(ab[2+j]))
+		}
+		t := float64(isum) * float64(float32(half(wb)*half(ab)))
+		sum += t
+		abs += math.Abs(t)
+	}
+	return sum, abs
+}
+
+func q4Value(blk []byte, j int) int32 {
+	if j < 16 {
+		return int32(blk[2+j]&0xf) - 8
+	}
+	return int32(blk[2+j-16]>>4) - 8
+}
+
+func q8Value(blk []byte, j int) int32 { return int32(int8(blk[2+j])) }
+
+// TestQ8ActsDot checks every path of Q8Acts.Dot (four-token and one-token kernels, odd block counts, row
+// offsets) against the block dot in float64: integer parts are exact, so the only difference allowed is
+// float32 rounding of the block terms, at most (blocks+16)·2^-23 of Σ|term|.
+func TestQ8ActsDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	for _, c := range []struct {
+		typ        Type
+		blockBytes int
+		value      func([]byte, int) int32
+	}{{Q4_0, 18, q4Value}, {Q8_0, 34, q8Value}} {
+		for _, cols := range []int{32, 64, 96, 160, 4096, 13696} {
+			nb := cols / 32
+			rows := 1 + rng.IntN(9)
+			x := make([][]float32, rows)
+			for i := range x {
+				x[i] = make([]float32, cols)
+				for j := range x[i] {
+					x[i][j] = float32(rng.NormFloat64())
+				}
+				if i == 0 {
+					x[i][0] = 40 // a block whose activations round to ±127
+				}
+			}
+			var acts Q8Acts
+			if err := acts.Set(x, cols, c.typ); err != nil {
+				t.Fatal(err)
+			}
+			w := randomBlocks(rng, nb, c.blockBytes)
+			for t0 := range rows {
+				out := make([]float32, rows-t0)
+				acts.Dot(w, t0, out)
+				for i, got := range out {
+					a := acts.ggml[(t0+i)*nb*34 : (t0+i+1)*nb*34]
+					want, abs := exactBlockDot(w, a, c.blockBytes, c.value)
+					if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {
+						t.Fatalf("%s cols %d row %d of %d: got %g, want %g ± %g (kernels %s)", c.typ, cols, t0+i, rows, got, want, tol, Kernels())
+					}
+				}
+			}
+		}
+	}
+	if !hasVNNI {
+		t.Logf("kernels %s: only the block dots were checked (no AVX-512 VNNI here)", Kernels())
+	}
+}
+
+// TestQ6KKernelMatchesGo: the AVX-512 Q6_K·Q8_K dot is bit-identical to the Go code on random
+// super-blocks, extreme activations (−128 included, which Q8_K's quantizer can produce) and all scales.
+func TestQ6KKernelMatchesGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skipf("no AVX-512 (F, BW, VL) on this CPU or kernels turned off (%s): only the Go code exists here", Kernels())
+	}
+	rng := rand.New(rand.NewPCG(6, 7))
+	for trial := range 300 {
+		nb := 1 + rng.IntN(17)
+		w := make([]byte, nb*210)
+		a := make([]byte, nb*292)
+		for i := range w {
+			w[i] = byte(rng.Uint32())
+		}
+		for b := range nb {
+			binary.LittleEndian.PutUint16(w[b*210+208:], F32ToF16(float32(rng.NormFloat64()*0.01)))
+			ab := a[b*292 : (b+1)*292]
+			binary.LittleEndian.PutUint32(ab, math.Float32bits(float32(rng.ExpFloat64()*0.01)))
+			for j := range 16 {
+				var sum int16
+				for l := range 16 {
+					v := int8(rng.Uint32())
+					if trial%3 == 0 {
+						v = []int8{-128, 127}[rng.IntN(2)]
+					}
+					ab[4+16*j+l] = byte(v)
+					sum += int16(v)
+				}
+				binary.LittleEndian.PutUint16(ab[260+2*j:], uint16(sum))
+			}
+		}
+		got, want := DotQ6_KQ8_K(w, a), dotQ6_KQ8_KGo(w, a)
+		if math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("trial %d (%d super-blocks): kernel %g, Go %g", trial, nb, got, want)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkMatVec reports each weight kernel's speed as a matrix-vector product over rows of 4096 values:
+// "cache" keeps the weights in L2 (64 rows), "stream" reads 256 MB of them from memory as decoding does.
+// GB/s is weight bytes read; GFLOP/s counts 2 operations per weight and token. "x4" dots four tokens per
+// pass over the weights (prefill).
+func BenchmarkMatVec(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const cols = 4096
+	x := make([][]float32, 4)
+	for i := range x {
+		x[i] = make([]float32, cols)
+		for j := range x[i] {
+			x[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	for _, typ := range []Type{Q4_0, Q8_0, Q6_K} {
+		rb64, _ := typ.RowBytes(cols)
+		rb := int(rb64)
+		var acts Q8Acts
+		var q8k []byte
+		if typ == Q6_K {
+			q8k = make([]byte, cols/QK_K*292)
+			_ = Quantize(Q8_K, x[0], q8k)
+		} else if err := acts.Set(x, cols, typ); err != nil {
+			b.Fatal(err)
+		}
+		for _, mem := range []struct {
+			name string
+			rows int
+		}{{"cache", 64}, {"stream", 256 << 20 / rb}} {
+			w := make([]byte, mem.rows*rb)
+			for r := range mem.rows {
+				_ = Quantize(typ, x[r%4], w[r*rb:(r+1)*rb])
+			}
+			for _, tokens := range []int{1, 4} {
+				if typ == Q6_K && tokens > 1 {
+					continue
+				}
+				out := make([]float32, tokens)
+				b.Run(fmt.Sprintf("%s/%s/x%d", typ, mem.name, tokens), func(b *testing.B) {
+					b.SetBytes(int64(mem.rows * rb))
+					for b.Loop() {
+						for r := range mem.rows {
+							row := w[r*rb : (r+1)*rb]
+							if q8k != nil {
+								out[0] = DotQ6_KQ8_K(row, q8k)
+							} else {
+								acts.Dot(row, 0, out)
+							}
+						}
+					}
+					flops := 2 * float64(cols) * float64(mem.rows) * float64(tokens) * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
