@@ -254,16 +254,13 @@ func (j *attentionJob) runRange(worker, a, b int) {
 		// A P-tuning prefix occupies the first cache slots and is visible to every token.
 		sc := scores[:s.prefix+limit]
 		for k := range sc {
-			sc[k] = dot(qh, s.key(j.l, k, g, hd, kb)) * j.scale
+			sc[k] = tensor.DotF32(qh, s.key(j.l, k, g, hd, kb)) * j.scale
 		}
 		softmax(sc)
 		o := j.out[i][h*hd : (h+1)*hd]
 		clear(o)
 		for k, wgt := range sc {
-			vj := s.value(j.l, k, g, hd, vb)
-			for d := range o {
-				o[d] += wgt * vj[d]
-			}
+			tensor.Axpy(wgt, s.value(j.l, k, g, hd, vb), o)
 		}
 	}
 }

@@ -18,6 +18,7 @@ type weight struct {
 	cols     int
 	rowBytes int
 	data     []byte
+	repacked bool // rows rearranged by tensor.RepackRow (resident models only)
 }
 
 func newWeight(f *gguf.File, name string, rows, cols int) (*weight, error) {
@@ -68,6 +69,11 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 		_ = ws.acts.Set(x, w.cols, w.typ) // cannot fail: the weight type and width were checked at load
 		job.acts = &ws.acts
 		job.chunk = max(1, min(len(x), maxChunk, actsCacheBytes/(w.cols/32*48)))
+	case tensor.F32:
+		if floatKernel(w) {
+			job.float = true
+			job.chunk = max(1, min(len(x), maxChunk, actsCacheBytes/(w.cols*4)))
+		}
 	case tensor.Q8_K:
 		rb64, _ := act.RowBytes(int64(w.cols))
 		rb := int(rb64)
@@ -114,6 +120,7 @@ type matmulJob struct {
 	bias  []float32
 	out   [][]float32
 	chunk int            // tokens per pass over the rows
+	float bool           // F32/F16/BF16 rows with an assembly kernel (tensor.DotFloatRows)
 	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0/Q8_0 weights
 	q8    []byte         // Q8_K activation rows of q8Row bytes, for Q6_K weights
 	q8Row int
@@ -126,9 +133,21 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 		t1 := min(len(j.x), t0+j.chunk)
 		for r := r0; r < r1; r++ {
 			rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
+			if j.float {
+				res := j.m.results[worker][:t1-t0]
+				tensor.DotFloatRows(w.typ, rowData, j.x[t0:t1], res)
+				for i, s := range res {
+					j.store(t0+i, r, s)
+				}
+				continue
+			}
 			if j.acts != nil {
 				res := j.m.results[worker][:t1-t0]
-				j.acts.Dot(rowData, t0, res)
+				if w.repacked {
+					j.acts.DotRepacked(rowData, t0, res)
+				} else {
+					j.acts.Dot(rowData, t0, res)
+				}
 				for i, s := range res {
 					j.store(t0+i, r, s)
 				}
@@ -147,7 +166,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 						w.row(r, buf)
 						decoded = true
 					}
-					s = dot(buf, j.x[t])
+					s = tensor.DotF32(buf, j.x[t])
 				}
 				j.store(t, r, s)
 			}
@@ -162,22 +181,6 @@ func (j *matmulJob) store(t, r int, s float32) {
 	j.out[t][r] = s
 }
 
-// dot sums in four lanes for speed and accuracy.
-func dot(a, b []float32) float32 {
-	var s0, s1, s2, s3 float32
-	n := len(a) &^ 3
-	for i := 0; i < n; i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for i := n; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
 func dotF32(row []byte, x []float32) float32 {
 	var s0, s1 float32
 	for i := 0; i+1 < len(x); i += 2 {
@@ -189,4 +192,13 @@ func dotF32(row []byte, x []float32) float32 {
 		s0 += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:])) * x[i]
 	}
 	return s0 + s1
+}
+
+// floatKernel reports whether w's rows have an assembly dot against float activations.
+func floatKernel(w *weight) bool {
+	switch w.typ {
+	case tensor.F32, tensor.F16, tensor.BF16:
+		return tensor.HasFloatKernels() && w.cols >= 16
+	}
+	return false
 }

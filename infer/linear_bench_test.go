@@ -23,7 +23,7 @@ func BenchmarkDot(b *testing.B) {
 	}{
 		{tensor.Q4_0, func(r []byte) float32 { return tensor.DotQ4_0Q8_0(r, q8x) }},
 		{tensor.Q8_0, func(r []byte) float32 { return tensor.DotQ8_0Q8_0(r, q8x) }},
-		{tensor.F16, func(r []byte) float32 { _ = tensor.Dequantize(tensor.F16, r, buf); return dot(buf, x) }},
+		{tensor.F16, func(r []byte) float32 { _ = tensor.Dequantize(tensor.F16, r, buf); return tensor.DotF32(buf, x) }},
 		{tensor.F32, func(r []byte) float32 { return dotF32(r, x) }},
 	} {
 		rb, _ := c.typ.RowBytes(4096)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/glmtool/glmtool/gguf"
 	"github.com/glmtool/glmtool/internal/mmap"
+	"github.com/glmtool/glmtool/tensor"
 )
 
 // makeResident copies the matrices that every token streams (all layers' weights and the output matrix)
@@ -59,7 +61,7 @@ func (m *Model) makeResident() error {
 				dst := mem.Data[offsets[i] : offsets[i]+len(w.data)]
 				// pread: copying from the mapping would fault in every 4 KiB page first.
 				t, _ := m.File.Tensor(w.name)
-				if err := m.File.ReadRange(t, 0, dst); err != nil {
+				if err := readWeight(m.File, t, w, dst); err != nil {
 					errMu.Lock()
 					first = cmp.Or(first, fmt.Errorf("read %s: %w", w.name, err))
 					errMu.Unlock()
@@ -67,6 +69,7 @@ func (m *Model) makeResident() error {
 				}
 				m.File.Release(t)
 				w.data = dst
+				w.repacked = tensor.CanRepack(w.typ, w.cols)
 			}
 		}()
 	}
@@ -76,5 +79,26 @@ func (m *Model) makeResident() error {
 		return first
 	}
 	m.resident = mem
+	return nil
+}
+
+// readWeight reads w's rows into dst, repacked for the kernels when the CPU has a repacked form, through a
+// buffer of about a megabyte.
+func readWeight(f *gguf.File, t *gguf.TensorInfo, w *weight, dst []byte) error {
+	if !tensor.CanRepack(w.typ, w.cols) {
+		return f.ReadRange(t, 0, dst)
+	}
+	step := max(1, (1<<20)/w.rowBytes)
+	buf := make([]byte, step*w.rowBytes)
+	for r := 0; r < w.rows; r += step {
+		n := min(step, w.rows-r)
+		chunk := buf[:n*w.rowBytes]
+		if err := f.ReadRange(t, int64(r*w.rowBytes), chunk); err != nil {
+			return err
+		}
+		for i := range n {
+			tensor.RepackRow(chunk[i*w.rowBytes:(i+1)*w.rowBytes], dst[(r+i)*w.rowBytes:(r+i+1)*w.rowBytes])
+		}
+	}
 	return nil
 }

@@ -143,9 +143,7 @@ func (s *Session) kvRead(f32 [][]float32, f16 [][]uint16, l, pos, g, hd int, dst
 	if s.kvType == KVF32 {
 		return f32[l][off : off+hd]
 	}
-	for i, h := range f16[l][off : off+hd] {
-		dst[i] = tensor.F16ToF32(h)
-	}
+	tensor.F16ToF32s(f16[l][off:off+hd], dst[:hd])
 	return dst[:hd]
 }
 

@@ -44,8 +44,8 @@ func q4Value(blk []byte, j int) int32 {
 
 func q8Value(blk []byte, j int) int32 { return int32(int8(blk[2+j])) }
 
-// TestQ8ActsDot checks every path of Q8Acts.Dot (four-token and one-token kernels, odd block counts, row
-// offsets) against the block dot in float64: integer parts are exact, so the only difference allowed is
+// TestQ8ActsDot checks every path of Q8Acts.Dot and DotRepacked (four-token and one-token kernels, odd
+// block counts, row offsets) against the block dot in float64: integer parts are exact, so the only difference allowed is
 // float32 rounding of the block terms, at most (blocks+16)·2^-23 of Σ|term|.
 func TestQ8ActsDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 5))
@@ -72,10 +72,21 @@ func TestQ8ActsDot(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := randomBlocks(rng, nb, c.blockBytes)
+			repacked := CanRepack(c.typ, cols)
+			wr := make([]byte, len(w))
+			if repacked {
+				RepackRow(w, wr)
+			}
 			for t0 := range rows {
 				out := make([]float32, rows-t0)
 				acts.Dot(w, t0, out)
-				for i, got := range out {
+				if repacked {
+					both := make([]float32, len(out))
+					acts.DotRepacked(wr, t0, both)
+					out = append(out, both...)
+				}
+				for k, got := range out {
+					i := k % (rows - t0) // the repacked results follow the plain ones
 					a := acts.ggml[(t0+i)*nb*34 : (t0+i+1)*nb*34]
 					want, abs := exactBlockDot(w, a, c.blockBytes, c.value)
 					if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {

@@ -92,3 +92,34 @@ func gemv4Q8_0VNNI(w, act *byte, pairs, stride int, out *float32)
 func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32
 
 func addrMod64(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63 }
+
+// The repacked-Q4_0 kernels (repack.go) take a row's scales and nibbles separately.
+//
+//go:noescape
+func gemv1Q4_0X4VNNI(scales, nibbles, act *byte, groups int) float32
+
+//go:noescape
+func gemv4Q4_0X4VNNI(scales, nibbles, act *byte, groups, stride int, out *float32)
+
+// Float kernels (kernels_float_amd64.s): n is a multiple of 16; dot4 writes four results.
+//
+//go:noescape
+func dot1F16AVX512(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dot1BF16AVX512(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dot1F32AVX512(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dot4F16AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot4BF16AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot4F32AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func axpyAVX512(y *float32, a float32, x *float32, n int)

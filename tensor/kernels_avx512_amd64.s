@@ -354,3 +354,104 @@ g4q8loop:
 	JNZ  g4q8loop
 	STORE4
 	RET
+
+// ---------------------------------------------------------------------------------------------------------
+// Q4_0 repacked at load (repack.go): per row, the block scales (f16) and then the nibbles of each group of
+// four blocks as 64 bytes whose low nibbles are the 64 values of blocks 0–1 and high nibbles those of
+// blocks 2–3, in order, so one load and two masks give both pairs' weights.
+
+DATA spread23<>+0(SB)/8, $0x0000000200000002
+DATA spread23<>+8(SB)/8, $0x0000000200000002
+DATA spread23<>+16(SB)/8, $0x0000000200000002
+DATA spread23<>+24(SB)/8, $0x0000000200000002
+DATA spread23<>+32(SB)/8, $0x0000000300000003
+DATA spread23<>+40(SB)/8, $0x0000000300000003
+DATA spread23<>+48(SB)/8, $0x0000000300000003
+DATA spread23<>+56(SB)/8, $0x0000000300000003
+GLOBL spread23<>(SB), RODATA|NOPTR, $64
+
+// Z2, Z1: the unsigned weights of pairs A and B; Z4, Z3: their spread scales.
+#define X4WEIGHTS \
+	VMOVDQU64 (DX), Z1 \
+	VPANDQ  Z31, Z1, Z2 \
+	VPSRLW  $4, Z1, Z1 \
+	VPANDQ  Z31, Z1, Z1 \
+	VCVTPH2PS (SI), X3 \
+	VPERMPS Z3, Z27, Z4 \
+	VPERMPS Z3, Z26, Z3
+
+#define X4TOKEN(qs, corr, scale, w, dw, acc) \
+	VMOVDQU32 corr, Z5 \
+	VPDPBUSD qs, w, Z5 \
+	VCVTDQ2PS Z5, Z5 \
+	VMULPS  scale, dw, Z6 \
+	VFMADD231PS Z6, Z5, acc
+
+#define X4CONSTS \
+	VPBROADCASTB lowNibble<>(SB), Z31 \
+	VMOVDQU64 spread2<>(SB), Z27 \
+	VMOVDQU64 spread23<>(SB), Z26
+
+// func gemv1Q4_0X4VNNI(scales, nibbles, act *byte, groups int) float32
+TEXT ·gemv1Q4_0X4VNNI(SB), NOSPLIT, $0-36
+	MOVQ scales+0(FP), SI
+	MOVQ nibbles+8(FP), DX
+	MOVQ act+16(FP), DI
+	MOVQ groups+24(FP), CX
+	X4CONSTS
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+x41loop:
+	X4WEIGHTS
+	X4TOKEN(0(DI), 64(DI), 128(DI), Z2, Z4, Z8)
+	X4TOKEN(192(DI), 256(DI), 320(DI), Z1, Z3, Z9)
+	ADDQ $8, SI
+	ADDQ $64, DX
+	ADDQ $384, DI
+	DECQ CX
+	JNZ  x41loop
+	VADDPS Z9, Z8, Z8
+	HSUM(Z8, Y8, X8, Y10, X10)
+	VZEROUPPER
+	MOVSS X8, ret+32(FP)
+	RET
+
+// func gemv4Q4_0X4VNNI(scales, nibbles, act *byte, groups, stride int, out *float32)
+TEXT ·gemv4Q4_0X4VNNI(SB), NOSPLIT, $0-48
+	MOVQ scales+0(FP), SI
+	MOVQ nibbles+8(FP), DX
+	MOVQ act+16(FP), DI
+	MOVQ groups+24(FP), CX
+	MOVQ stride+32(FP), R11
+	LEAQ (R11)(R11*2), R12
+	X4CONSTS
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+x44loop:
+	X4WEIGHTS
+	X4TOKEN(0(DI), 64(DI), 128(DI), Z2, Z4, Z8)
+	X4TOKEN(192(DI), 256(DI), 320(DI), Z1, Z3, Z8)
+	X4TOKEN(0(DI)(R11*1), 64(DI)(R11*1), 128(DI)(R11*1), Z2, Z4, Z9)
+	X4TOKEN(192(DI)(R11*1), 256(DI)(R11*1), 320(DI)(R11*1), Z1, Z3, Z9)
+	X4TOKEN(0(DI)(R11*2), 64(DI)(R11*2), 128(DI)(R11*2), Z2, Z4, Z10)
+	X4TOKEN(192(DI)(R11*2), 256(DI)(R11*2), 320(DI)(R11*2), Z1, Z3, Z10)
+	X4TOKEN(0(DI)(R12*1), 64(DI)(R12*1), 128(DI)(R12*1), Z2, Z4, Z11)
+	X4TOKEN(192(DI)(R12*1), 256(DI)(R12*1), 320(DI)(R12*1), Z1, Z3, Z11)
+	ADDQ $8, SI
+	ADDQ $64, DX
+	ADDQ $384, DI
+	DECQ CX
+	JNZ  x44loop
+	MOVQ out+40(FP), DX
+	HSUM(Z8, Y8, X8, Y12, X12)
+	HSUM(Z9, Y9, X9, Y12, X12)
+	HSUM(Z10, Y10, X10, Y12, X12)
+	HSUM(Z11, Y11, X11, Y12, X12)
+	VMOVSS X8, 0(DX)
+	VMOVSS X9, 4(DX)
+	VMOVSS X10, 8(DX)
+	VMOVSS X11, 12(DX)
+	VZEROUPPER
+	RET

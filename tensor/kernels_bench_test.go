@@ -9,7 +9,7 @@ import (
 // BenchmarkMatVec reports each weight kernel's speed as a matrix-vector product over rows of 4096 values:
 // "cache" keeps the weights in L2 (64 rows), "stream" reads 256 MB of them from memory as decoding does.
 // GB/s is weight bytes read; GFLOP/s counts 2 operations per weight and token. "x4" dots four tokens per
-// pass over the weights (prefill).
+// pass over the weights (prefill). "Q4_0r" is Q4_0 repacked at load (repack.go).
 func BenchmarkMatVec(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const cols = 4096
@@ -20,7 +20,15 @@ func BenchmarkMatVec(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	for _, typ := range []Type{Q4_0, Q8_0, Q6_K} {
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q6_K"} {
+		typ, err := ParseType(name[:4])
+		if err != nil {
+			b.Fatal(err)
+		}
+		repacked := len(name) == 5
+		if repacked && !CanRepack(typ, cols) {
+			continue
+		}
 		rb64, _ := typ.RowBytes(cols)
 		rb := int(rb64)
 		var acts Q8Acts
@@ -38,20 +46,27 @@ func BenchmarkMatVec(b *testing.B) {
 			w := make([]byte, mem.rows*rb)
 			for r := range mem.rows {
 				_ = Quantize(typ, x[r%4], w[r*rb:(r+1)*rb])
+				if repacked {
+					row := append([]byte(nil), w[r*rb:(r+1)*rb]...)
+					RepackRow(row, w[r*rb:(r+1)*rb])
+				}
 			}
 			for _, tokens := range []int{1, 4} {
 				if typ == Q6_K && tokens > 1 {
 					continue
 				}
 				out := make([]float32, tokens)
-				b.Run(fmt.Sprintf("%s/%s/x%d", typ, mem.name, tokens), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%s/x%d", name, mem.name, tokens), func(b *testing.B) {
 					b.SetBytes(int64(mem.rows * rb))
 					for b.Loop() {
 						for r := range mem.rows {
 							row := w[r*rb : (r+1)*rb]
-							if q8k != nil {
+							switch {
+							case q8k != nil:
 								out[0] = DotQ6_KQ8_K(row, q8k)
-							} else {
+							case repacked:
+								acts.DotRepacked(row, 0, out)
+							default:
 								acts.Dot(row, 0, out)
 							}
 						}

@@ -26,3 +26,32 @@ func gemv4Q8_0VNNI(w, act *byte, pairs, stride int, out *float32) {
 }
 func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func addrMod64([]byte) uintptr                     { return 0 }
+
+func gemv1Q4_0X4VNNI(scales, nibbles, act *byte, groups int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q4_0X4VNNI(scales, nibbles, act *byte, groups, stride int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+
+func dot1F16AVX512(w *byte, x *float32, n int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func dot1BF16AVX512(w *byte, x *float32, n int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func dot1F32AVX512(w *byte, x *float32, n int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func dot4F16AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func dot4BF16AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func dot4F32AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func axpyAVX512(y *float32, a float32, x *float32, n int) {
+	panic("unreachable: no assembly in this build")
+}

@@ -1,0 +1,119 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// Float dot products: weight rows stored as F32, F16 or BF16 against float32 activations (as ggml's
+// vec_dot_f16 with the activations kept in float32), and the float32 dot and axpy of attention. With
+// AVX-512 they run in assembly with FMA; the Go code sums in four lanes. Both round differently from a
+// float64 sum by at most a few ulps of Σ|terms| (tests check that bound).
+
+// HasFloatKernels reports whether DotFloatRows has assembly kernels on this CPU.
+func HasFloatKernels() bool { return hasAVX512 }
+
+// DotFloatRows sets out[i] = w·x[i] for a row w of len(x[0]) values of type t (F32, F16 or BF16), four
+// tokens per pass over the row. It returns false, doing nothing, when this CPU has no kernel for t (the
+// caller decodes the row and uses DotF32).
+func DotFloatRows(t Type, w []byte, x [][]float32, out []float32) bool {
+	if !hasAVX512 || len(x) == 0 {
+		return false
+	}
+	n := len(x[0])
+	body := n &^ 15
+	if body == 0 {
+		return false
+	}
+	var dot1 func(*byte, *float32, int) float32
+	var dot4 func(*byte, *float32, *float32, *float32, *float32, int, *float32)
+	size := 2
+	switch t {
+	case F16:
+		dot1, dot4 = dot1F16AVX512, dot4F16AVX512
+	case BF16:
+		dot1, dot4 = dot1BF16AVX512, dot4BF16AVX512
+	case F32:
+		dot1, dot4, size = dot1F32AVX512, dot4F32AVX512, 4
+	default:
+		return false
+	}
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		dot4(&w[0], &x[i][0], &x[i+1][0], &x[i+2][0], &x[i+3][0], body, &out[i])
+	}
+	for ; i < len(x); i++ {
+		out[i] = dot1(&w[0], &x[i][0], body)
+	}
+	if body < n {
+		for i := range x {
+			for j := body; j < n; j++ {
+				out[i] += floatAt(t, w[size*j:]) * x[i][j]
+			}
+		}
+	}
+	return true
+}
+
+func floatAt(t Type, b []byte) float32 {
+	switch t {
+	case F16:
+		return half(b)
+	case BF16:
+		return BF16ToF32(binary.LittleEndian.Uint16(b))
+	}
+	return math.Float32frombits(binary.LittleEndian.Uint32(b))
+}
+
+// DotF32 is Σ a[i]·b[i] over len(a) values.
+func DotF32(a, b []float32) float32 {
+	n := len(a)
+	body := 0
+	var s float32
+	if hasAVX512 && n >= 16 {
+		body = n &^ 15
+		s = dot1F32AVX512((*byte)(unsafe.Pointer(&a[0])), &b[0], body)
+	}
+	return s + dotF32Go(a[body:], b[body:len(a)])
+}
+
+func dotF32Go(a, b []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(a) &^ 3
+	for i := 0; i < n; i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for i := n; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// Axpy sets y[i] += alpha·x[i] for i < len(y).
+func Axpy(alpha float32, x, y []float32) {
+	n := len(y)
+	body := 0
+	if hasAVX512 && n >= 16 {
+		body = n &^ 15
+		axpyAVX512(&y[0], alpha, &x[0], body)
+	}
+	for i := body; i < n; i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+// F16ToF32s converts len(dst) halves.
+func F16ToF32s(src []uint16, dst []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	if !dequantizeF16Fast(unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 2*len(dst)), dst) {
+		for i := range dst {
+			dst[i] = F16ToF32(src[i])
+		}
+	}
+}
