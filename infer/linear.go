@@ -66,13 +66,13 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x)}
 	switch act := activationType(w); act {
 	case tensor.Q8_0:
-		_ = ws.acts.Set(x, w.cols, w.typ) // cannot fail: the weight type and width were checked at load
+		_ = ws.acts.Set(x, w.cols, w.typ, w.repacked) // cannot fail: the weight type and width were checked at load
 		job.acts = &ws.acts
-		job.chunk = max(1, min(len(x), maxChunk, actsCacheBytes/(w.cols/32*48)))
+		job.chunk = tokenChunk(len(x), ws.acts.RowBytes())
 	case tensor.F32:
 		if floatKernel(w) {
 			job.float = true
-			job.chunk = max(1, min(len(x), maxChunk, actsCacheBytes/(w.cols*4)))
+			job.chunk = tokenChunk(len(x), w.cols*4)
 		}
 	case tensor.Q8_K:
 		rb64, _ := act.RowBytes(int64(w.cols))
@@ -88,11 +88,18 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 	m.pool.run(w.rows, job)
 }
 
-// maxChunk bounds the tokens of one pass (and the per-worker result buffer); actsCacheBytes is the share
-// of a core's L2 cache the quantized activations of one chunk may take (~48 bytes per 32 values).
+// tokenChunk is how many of n tokens, whose activations take rowBytes each, one pass over the weights
+// takes: as many as fit in actsCacheBytes (a share of a core's L2 cache), a multiple of four (the
+// kernels' step), at most maxChunk.
+func tokenChunk(n, rowBytes int) int {
+	c := min(maxChunk, actsCacheBytes/max(1, rowBytes)) &^ 3
+	return max(1, min(n, max(4, c)))
+}
+
 const (
-	maxChunk       = 64
-	actsCacheBytes = 512 << 10
+	maxChunk         = 64
+	actsCacheBytes   = 512 << 10
+	weightCacheBytes = 256 << 10 // a block of rows kept in L2 while a chunk's tokens pass over it
 )
 
 // activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
@@ -127,48 +134,62 @@ type matmulJob struct {
 }
 
 func (j *matmulJob) runRange(worker, r0, r1 int) {
+	if j.float || j.acts != nil {
+		j.runTiled(worker, r0, r1)
+		return
+	}
 	w := j.w
 	buf := j.m.scratch[worker][:w.cols]
+	for r := r0; r < r1; r++ {
+		rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
+		decoded := false
+		for t := range j.x {
+			var s float32
+			switch {
+			case w.typ == tensor.F32:
+				s = dotF32(rowData, j.x[t])
+			case j.q8 != nil:
+				s = tensor.DotQ6_KQ8_K(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+			default:
+				if !decoded {
+					w.row(r, buf)
+					decoded = true
+				}
+				s = tensor.DotF32(buf, j.x[t])
+			}
+			j.store(t, r, s)
+		}
+	}
+}
+
+// runTiled is the loop for kernels that take four tokens per pass over a row. Tiles keep each level of
+// cache busy with one thing: a chunk of tokens whose activations fit in L2 (j.chunk), a block of rows
+// whose weights fit in L2 beside them (read from memory once per chunk), and four tokens whose
+// activations stay in L1 while the kernel runs over every row of the block.
+func (j *matmulJob) runTiled(worker, r0, r1 int) {
+	w := j.w
+	rowBlock := max(1, weightCacheBytes/w.rowBytes)
+	res := j.m.results[worker]
 	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
 		t1 := min(len(j.x), t0+j.chunk)
-		for r := r0; r < r1; r++ {
-			rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
-			if j.float {
-				res := j.m.results[worker][:t1-t0]
-				tensor.DotFloatRows(w.typ, rowData, j.x[t0:t1], res)
-				for i, s := range res {
-					j.store(t0+i, r, s)
-				}
-				continue
-			}
-			if j.acts != nil {
-				res := j.m.results[worker][:t1-t0]
-				if w.repacked {
-					j.acts.DotRepacked(rowData, t0, res)
-				} else {
-					j.acts.Dot(rowData, t0, res)
-				}
-				for i, s := range res {
-					j.store(t0+i, r, s)
-				}
-				continue
-			}
-			decoded := false
-			for t := t0; t < t1; t++ {
-				var s float32
-				switch {
-				case w.typ == tensor.F32:
-					s = dotF32(rowData, j.x[t])
-				case j.q8 != nil:
-					s = tensor.DotQ6_KQ8_K(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
-				default:
-					if !decoded {
-						w.row(r, buf)
-						decoded = true
+		for b0 := r0; b0 < r1; b0 += rowBlock {
+			b1 := min(r1, b0+rowBlock)
+			for g := t0; g < t1; g += 4 {
+				n := min(4, t1-g)
+				for r := b0; r < b1; r++ {
+					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
+					switch {
+					case j.float:
+						tensor.DotFloatRows(w.typ, rowData, j.x[g:g+n], res[:n])
+					case w.repacked:
+						j.acts.DotRepacked(rowData, g, res[:n])
+					default:
+						j.acts.Dot(rowData, g, res[:n])
 					}
-					s = tensor.DotF32(buf, j.x[t])
+					for i, s := range res[:n] {
+						j.store(g+i, r, s)
+					}
 				}
-				j.store(t, r, s)
 			}
 		}
 	}

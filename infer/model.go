@@ -106,7 +106,7 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 	m.scratch = make([][]float32, m.threads)
 	m.results = make([][]float32, m.threads)
 	for i := range m.scratch {
-		m.results[i] = make([]float32, maxChunk)
+		m.results[i] = make([]float32, 4)
 		m.scratch[i] = make([]float32, maxCols)
 	}
 	m.ropeTheta = ropeFrequencies(p)

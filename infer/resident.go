@@ -97,7 +97,7 @@ func readWeight(f *gguf.File, t *gguf.TensorInfo, w *weight, dst []byte) error {
 			return err
 		}
 		for i := range n {
-			tensor.RepackRow(chunk[i*w.rowBytes:(i+1)*w.rowBytes], dst[(r+i)*w.rowBytes:(r+i+1)*w.rowBytes])
+			tensor.RepackRow(w.typ, chunk[i*w.rowBytes:(i+1)*w.rowBytes], dst[(r+i)*w.rowBytes:(r+i+1)*w.rowBytes])
 		}
 	}
 	return nil

@@ -10,32 +10,41 @@ import (
 // src1 once per mul_mat, in two forms: ggml's block layout, which the Go and AVX2 block dots read, and the
 // packed layout of the VNNI kernels. Its buffers are reused from one product to the next.
 //
-// Packed layout, per row and per pair of blocks (192 bytes, so every part is 64-byte aligned when the row
-// is): the 64 int8 values, 16 int32 corrections −bias·Σ of each four values (bias 8 for Q4_0 weights, whose
-// nibbles enter the kernel unsigned; 128 for Q8_0 weights, which enter as w+128), and the two block scales
-// as float32, each repeated over its block's eight lanes.
+// The weights enter the VNNI kernels as unsigned bytes: Q4_0 nibbles (the weight + 8), Q8_0 values + 128;
+// the bias (8 or 128) times the activations is taken off again. Packed layout for rows as stored, per row
+// and per pair of blocks (192 bytes, so every part is 64-byte aligned when the row is): the 64 int8
+// values, 16 int32 corrections −bias·Σ of each four values, and the two block scales as float32, each
+// repeated over its block's eight lanes. Layout for repacked rows (repack.go), per group of four blocks
+// (160 bytes): the 128 values, the four scales da, and the four corrections −bias·da·Σ(block).
 type Q8Acts struct {
 	cols, rows int
 	weight     Type
+	repacked   bool
 	ggml       []byte
 	packed     []byte // 64-byte aligned view of packedBuf
 	packedBuf  []byte
 	stride     int // packed bytes per row
 }
 
-const pairBytes = 192
+const (
+	pairBytes  = 192
+	groupBytes = 160
+)
 
 // Set quantizes the rows of x (each cols long, a multiple of 32) for products with weights of type w
-// (Q4_0 or Q8_0).
-func (a *Q8Acts) Set(x [][]float32, cols int, w Type) error {
+// (Q4_0 or Q8_0), stored as in the file or, with repacked, rearranged by RepackRow.
+func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 	if w != Q4_0 && w != Q8_0 {
 		return fmt.Errorf("Q8_0 activations: weight type %s has no Q8_0 block dot", w)
 	}
 	if cols%32 != 0 {
 		return fmt.Errorf("Q8_0 activations: %d columns is not a multiple of 32", cols)
 	}
+	if repacked && !CanRepack(w, cols) {
+		return fmt.Errorf("Q8_0 activations: %s rows of %d columns have no repacked form here", w, cols)
+	}
 	nb := cols / 32
-	a.cols, a.rows, a.weight = cols, len(x), w
+	a.cols, a.rows, a.weight, a.repacked = cols, len(x), w, repacked
 	rb := nb * 34
 	a.ggml = grow(a.ggml, rb*len(x))
 	for t, row := range x {
@@ -46,6 +55,9 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type) error {
 		return nil
 	}
 	a.stride = nb / 2 * pairBytes
+	if repacked {
+		a.stride = nb / 4 * groupBytes
+	}
 	if need := a.stride*len(x) + 64; cap(a.packedBuf) < need {
 		a.packedBuf = make([]byte, need)
 	}
@@ -58,6 +70,10 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type) error {
 	bias := int32(8)
 	if w == Q8_0 {
 		bias = 128
+	}
+	if repacked {
+		a.packGroups(bias)
+		return nil
 	}
 	for t := range x {
 		src := a.ggml[t*rb : (t+1)*rb]
@@ -78,6 +94,38 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type) error {
 		}
 	}
 	return nil
+}
+
+// RowBytes is the size of one activation row in the layout the kernels read.
+func (a *Q8Acts) RowBytes() int {
+	if a.stride > 0 {
+		return a.stride
+	}
+	return a.cols / 32 * 34
+}
+
+// packGroups fills the layout of repacked rows.
+func (a *Q8Acts) packGroups(bias int32) {
+	nb := a.cols / 32
+	rb := nb * 34
+	for t := range a.rows {
+		src := a.ggml[t*rb : (t+1)*rb]
+		dst := a.packed[t*a.stride : (t+1)*a.stride]
+		for g := range nb / 4 {
+			pk := dst[g*groupBytes : (g+1)*groupBytes]
+			for i := range 4 {
+				blk := src[(4*g+i)*34 : (4*g+i+1)*34]
+				copy(pk[32*i:32*i+32], blk[2:])
+				var s int32
+				for _, q := range blk[2:] {
+					s += int32(int8(q))
+				}
+				d := half(blk)
+				binary.LittleEndian.PutUint32(pk[128+4*i:], math.Float32bits(d))
+				binary.LittleEndian.PutUint32(pk[144+4*i:], math.Float32bits(float32(-bias*s)*d))
+			}
+		}
+	}
 }
 
 // Dot sets out[i] to the dot product of the weight row w (of the type given to Set) with activation row

@@ -19,18 +19,21 @@ func randomBlocks(rng *rand.Rand, n, blockBytes int) []byte {
 	return b
 }
 
-// exactBlockDot is Σ_b isum_b·dw_b·da_b in float64 and Σ_b |isum_b·dw_b·da_b|, the scale of the rounding
-// error any float32 accumulation order can make.
-func exactBlockDot(w, a []byte, wBlock int, weight func(blk []byte, j int) int32) (sum, abs float64) {
+// exactBlockDot is Σ_b isum_b·dw_b·da_b in float64, and the scale of the rounding error a float32
+// accumulation can make: Σ_b |dw_b·da_b|·Σ_j (|w_j|+bias)·|a_j|, which covers kernels that take the
+// weights' bias off in float (the repacked ones) as well as exact integer blocks.
+func exactBlockDot(w, a []byte, wBlock int, bias int64, weight func(blk []byte, j int) int32) (sum, abs float64) {
 	for b := 0; b < len(a)/34; b++ {
 		wb, ab := w[b*wBlock:(b+1)*wBlock], a[b*34:(b+1)*34]
-		var isum int64
+		var isum, iabs int64
 		for j := range 32 {
-			isum += int64(weight(wb, j)) * int64(int8(ab[2+j]))
+			wj, aj := int64(weight(wb, j)), int64(int8(ab[2+j]))
+			isum += wj * aj
+			iabs += (max(wj, -wj) + bias) * max(aj, -aj)
 		}
-		t := float64(isum) * float64(float32(half(wb)*half(ab)))
-		sum += t
-		abs += math.Abs(t)
+		d := float64(float32(half(wb) * half(ab)))
+		sum += float64(isum) * d
+		abs += float64(iabs) * math.Abs(d)
 	}
 	return sum, abs
 }
@@ -52,8 +55,9 @@ func TestQ8ActsDot(t *testing.T) {
 	for _, c := range []struct {
 		typ        Type
 		blockBytes int
+		bias       int64
 		value      func([]byte, int) int32
-	}{{Q4_0, 18, q4Value}, {Q8_0, 34, q8Value}} {
+	}{{Q4_0, 18, 8, q4Value}, {Q8_0, 34, 128, q8Value}} {
 		for _, cols := range []int{32, 64, 96, 160, 4096, 13696} {
 			nb := cols / 32
 			rows := 1 + rng.IntN(9)
@@ -67,28 +71,31 @@ func TestQ8ActsDot(t *testing.T) {
 					x[i][0] = 40 // a block whose activations round to ±127
 				}
 			}
-			var acts Q8Acts
-			if err := acts.Set(x, cols, c.typ); err != nil {
+			var acts, actsR Q8Acts
+			if err := acts.Set(x, cols, c.typ, false); err != nil {
 				t.Fatal(err)
 			}
 			w := randomBlocks(rng, nb, c.blockBytes)
 			repacked := CanRepack(c.typ, cols)
 			wr := make([]byte, len(w))
 			if repacked {
-				RepackRow(w, wr)
+				RepackRow(c.typ, w, wr)
+				if err := actsR.Set(x, cols, c.typ, true); err != nil {
+					t.Fatal(err)
+				}
 			}
 			for t0 := range rows {
 				out := make([]float32, rows-t0)
 				acts.Dot(w, t0, out)
 				if repacked {
 					both := make([]float32, len(out))
-					acts.DotRepacked(wr, t0, both)
+					actsR.DotRepacked(wr, t0, both)
 					out = append(out, both...)
 				}
 				for k, got := range out {
 					i := k % (rows - t0) // the repacked results follow the plain ones
 					a := acts.ggml[(t0+i)*nb*34 : (t0+i+1)*nb*34]
-					want, abs := exactBlockDot(w, a, c.blockBytes, c.value)
+					want, abs := exactBlockDot(w, a, c.blockBytes, c.bias, c.value)
 					if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {
 						t.Fatalf("%s cols %d row %d of %d: got %g, want %g ± %g (kernels %s)", c.typ, cols, t0+i, rows, got, want, tol, Kernels())
 					}

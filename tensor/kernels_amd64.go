@@ -93,13 +93,19 @@ func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32
 
 func addrMod64(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63 }
 
-// The repacked-Q4_0 kernels (repack.go) take a row's scales and nibbles separately.
+// The repacked-row kernels (repack.go) take a row's scales and weights separately.
 //
 //go:noescape
-func gemv1Q4_0X4VNNI(scales, nibbles, act *byte, groups int) float32
+func gemv1Q4_0X4VNNI(scales, weights, act *byte, groups int) float32
 
 //go:noescape
-func gemv4Q4_0X4VNNI(scales, nibbles, act *byte, groups, stride int, out *float32)
+func gemv1Q8_0X4VNNI(scales, weights, act *byte, groups int) float32
+
+//go:noescape
+func gemv4Q4_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+
+//go:noescape
+func gemv4Q8_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 
 // Float kernels (kernels_float_amd64.s): n is a multiple of 16; dot4 writes four results.
 //

@@ -356,9 +356,12 @@ g4q8loop:
 	RET
 
 // ---------------------------------------------------------------------------------------------------------
-// Q4_0 repacked at load (repack.go): per row, the block scales (f16) and then the nibbles of each group of
-// four blocks as 64 bytes whose low nibbles are the 64 values of blocks 0–1 and high nibbles those of
-// blocks 2–3, in order, so one load and two masks give both pairs' weights.
+// Q4_0 and Q8_0 rows repacked at load (repack.go) against activations in the repacked layout (acts.go):
+// per group of four blocks, the weights of two block pairs (Q4_0: one 64-byte load whose low and high
+// nibbles are the pairs; Q8_0: two loads of w+128) and four f16 scales converted at once. Per token and
+// group: VPDPBUSD of each pair with its 64 activation bytes, converted to float and accumulated with FMA
+// times the spread dw·da; the bias of the unsigned weights is removed in float, dw·(−bias·da·Σa) per
+// block, in a four-lane accumulator.
 
 DATA spread23<>+0(SB)/8, $0x0000000200000002
 DATA spread23<>+8(SB)/8, $0x0000000200000002
@@ -370,88 +373,117 @@ DATA spread23<>+48(SB)/8, $0x0000000300000003
 DATA spread23<>+56(SB)/8, $0x0000000300000003
 GLOBL spread23<>(SB), RODATA|NOPTR, $64
 
-// Z2, Z1: the unsigned weights of pairs A and B; Z4, Z3: their spread scales.
-#define X4WEIGHTS \
+// Z2, Z1: the unsigned weights of pairs A and B; X3: the four dw.
+#define XWQ4 \
 	VMOVDQU64 (DX), Z1 \
 	VPANDQ  Z31, Z1, Z2 \
 	VPSRLW  $4, Z1, Z1 \
 	VPANDQ  Z31, Z1, Z1 \
-	VCVTPH2PS (SI), X3 \
-	VPERMPS Z3, Z27, Z4 \
-	VPERMPS Z3, Z26, Z3
+	VCVTPH2PS (SI), X3
 
-#define X4TOKEN(qs, corr, scale, w, dw, acc) \
-	VMOVDQU32 corr, Z5 \
-	VPDPBUSD qs, w, Z5 \
+#define XWQ8 \
+	VMOVDQU64 (DX), Z2 \
+	VMOVDQU64 64(DX), Z1 \
+	VCVTPH2PS (SI), X3
+
+#define XTOKEN(qa, qb, da, c, acc, accb, cacc) \
+	VMULPS  da, X3, X6 \
+	VPERMPS Z6, Z27, Z7 \
+	VPERMPS Z6, Z26, Z6 \
+	VPXORD  Z4, Z4, Z4 \
+	VPDPBUSD qa, Z2, Z4 \
+	VCVTDQ2PS Z4, Z4 \
+	VFMADD231PS Z7, Z4, acc \
+	VPXORD  Z5, Z5, Z5 \
+	VPDPBUSD qb, Z1, Z5 \
 	VCVTDQ2PS Z5, Z5 \
-	VMULPS  scale, dw, Z6 \
-	VFMADD231PS Z6, Z5, acc
+	VFMADD231PS Z6, Z5, accb \
+	VFMADD231PS c, X3, cacc
 
-#define X4CONSTS \
+#define XCONSTS \
 	VPBROADCASTB lowNibble<>(SB), Z31 \
 	VMOVDQU64 spread2<>(SB), Z27 \
 	VMOVDQU64 spread23<>(SB), Z26
 
-// func gemv1Q4_0X4VNNI(scales, nibbles, act *byte, groups int) float32
-TEXT ·gemv1Q4_0X4VNNI(SB), NOSPLIT, $0-36
-	MOVQ scales+0(FP), SI
-	MOVQ nibbles+8(FP), DX
-	MOVQ act+16(FP), DI
-	MOVQ groups+24(FP), CX
-	X4CONSTS
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-x41loop:
-	X4WEIGHTS
-	X4TOKEN(0(DI), 64(DI), 128(DI), Z2, Z4, Z8)
-	X4TOKEN(192(DI), 256(DI), 320(DI), Z1, Z3, Z9)
-	ADDQ $8, SI
-	ADDQ $64, DX
-	ADDQ $384, DI
-	DECQ CX
-	JNZ  x41loop
-	VADDPS Z9, Z8, Z8
-	HSUM(Z8, Y8, X8, Y10, X10)
-	VZEROUPPER
-	MOVSS X8, ret+32(FP)
+// Result: the 16 lanes of acc plus the 4 of cacc (whose upper lanes are zero), in Xacc.
+#define XRESULT(zacc, yacc, xacc, zc) \
+	VADDPS  zc, zacc, zacc \
+	HSUM(zacc, yacc, xacc, Y12, X12)
+
+#define GEMVX1(WEIGHTS, wbytes) \
+	MOVQ scales+0(FP), SI \
+	MOVQ weights+8(FP), DX \
+	MOVQ act+16(FP), DI \
+	MOVQ groups+24(FP), CX \
+	XCONSTS \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD X16, X16, X16 \
+	VPXORD Z9, Z9, Z9 \
+loop: \
+	WEIGHTS \
+	XTOKEN(0(DI), 64(DI), 128(DI), 144(DI), Z8, Z9, X16) \
+	ADDQ $8, SI \
+	ADDQ $wbytes, DX \
+	ADDQ $160, DI \
+	DECQ CX \
+	JNZ  loop \
+	VADDPS Z9, Z8, Z8 \
+	XRESULT(Z8, Y8, X8, Z16) \
+	VZEROUPPER \
+	MOVSS X8, ret+32(FP) \
 	RET
 
-// func gemv4Q4_0X4VNNI(scales, nibbles, act *byte, groups, stride int, out *float32)
-TEXT ·gemv4Q4_0X4VNNI(SB), NOSPLIT, $0-48
-	MOVQ scales+0(FP), SI
-	MOVQ nibbles+8(FP), DX
-	MOVQ act+16(FP), DI
-	MOVQ groups+24(FP), CX
-	MOVQ stride+32(FP), R11
-	LEAQ (R11)(R11*2), R12
-	X4CONSTS
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-x44loop:
-	X4WEIGHTS
-	X4TOKEN(0(DI), 64(DI), 128(DI), Z2, Z4, Z8)
-	X4TOKEN(192(DI), 256(DI), 320(DI), Z1, Z3, Z8)
-	X4TOKEN(0(DI)(R11*1), 64(DI)(R11*1), 128(DI)(R11*1), Z2, Z4, Z9)
-	X4TOKEN(192(DI)(R11*1), 256(DI)(R11*1), 320(DI)(R11*1), Z1, Z3, Z9)
-	X4TOKEN(0(DI)(R11*2), 64(DI)(R11*2), 128(DI)(R11*2), Z2, Z4, Z10)
-	X4TOKEN(192(DI)(R11*2), 256(DI)(R11*2), 320(DI)(R11*2), Z1, Z3, Z10)
-	X4TOKEN(0(DI)(R12*1), 64(DI)(R12*1), 128(DI)(R12*1), Z2, Z4, Z11)
-	X4TOKEN(192(DI)(R12*1), 256(DI)(R12*1), 320(DI)(R12*1), Z1, Z3, Z11)
-	ADDQ $8, SI
-	ADDQ $64, DX
-	ADDQ $384, DI
-	DECQ CX
-	JNZ  x44loop
-	MOVQ out+40(FP), DX
-	HSUM(Z8, Y8, X8, Y12, X12)
-	HSUM(Z9, Y9, X9, Y12, X12)
-	HSUM(Z10, Y10, X10, Y12, X12)
-	HSUM(Z11, Y11, X11, Y12, X12)
-	VMOVSS X8, 0(DX)
-	VMOVSS X9, 4(DX)
-	VMOVSS X10, 8(DX)
-	VMOVSS X11, 12(DX)
-	VZEROUPPER
+#define GEMVX4(WEIGHTS, wbytes) \
+	MOVQ scales+0(FP), SI \
+	MOVQ weights+8(FP), DX \
+	MOVQ act+16(FP), DI \
+	MOVQ groups+24(FP), CX \
+	MOVQ stride+32(FP), R11 \
+	LEAQ (R11)(R11*2), R12 \
+	XCONSTS \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11 \
+	VPXORD X16, X16, X16 \
+	VPXORD X17, X17, X17 \
+	VPXORD X18, X18, X18 \
+	VPXORD X19, X19, X19 \
+loop: \
+	WEIGHTS \
+	XTOKEN(0(DI), 64(DI), 128(DI), 144(DI), Z8, Z8, X16) \
+	XTOKEN(0(DI)(R11*1), 64(DI)(R11*1), 128(DI)(R11*1), 144(DI)(R11*1), Z9, Z9, X17) \
+	XTOKEN(0(DI)(R11*2), 64(DI)(R11*2), 128(DI)(R11*2), 144(DI)(R11*2), Z10, Z10, X18) \
+	XTOKEN(0(DI)(R12*1), 64(DI)(R12*1), 128(DI)(R12*1), 144(DI)(R12*1), Z11, Z11, X19) \
+	ADDQ $8, SI \
+	ADDQ $wbytes, DX \
+	ADDQ $160, DI \
+	DECQ CX \
+	JNZ  loop \
+	XRESULT(Z8, Y8, X8, Z16) \
+	XRESULT(Z9, Y9, X9, Z17) \
+	XRESULT(Z10, Y10, X10, Z18) \
+	XRESULT(Z11, Y11, X11, Z19) \
+	MOVQ out+40(FP), DX \
+	VMOVSS X8, 0(DX) \
+	VMOVSS X9, 4(DX) \
+	VMOVSS X10, 8(DX) \
+	VMOVSS X11, 12(DX) \
+	VZEROUPPER \
 	RET
+
+// func gemv1Q4_0X4VNNI(scales, weights, act *byte, groups int) float32
+TEXT ·gemv1Q4_0X4VNNI(SB), NOSPLIT, $0-36
+	GEMVX1(XWQ4, 64)
+
+// func gemv1Q8_0X4VNNI(scales, weights, act *byte, groups int) float32
+TEXT ·gemv1Q8_0X4VNNI(SB), NOSPLIT, $0-36
+	GEMVX1(XWQ8, 128)
+
+// func gemv4Q4_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+TEXT ·gemv4Q4_0X4VNNI(SB), NOSPLIT, $0-48
+	GEMVX4(XWQ4, 64)
+
+// func gemv4Q8_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+TEXT ·gemv4Q8_0X4VNNI(SB), NOSPLIT, $0-48
+	GEMVX4(XWQ8, 128)

@@ -9,7 +9,7 @@ import (
 // BenchmarkMatVec reports each weight kernel's speed as a matrix-vector product over rows of 4096 values:
 // "cache" keeps the weights in L2 (64 rows), "stream" reads 256 MB of them from memory as decoding does.
 // GB/s is weight bytes read; GFLOP/s counts 2 operations per weight and token. "x4" dots four tokens per
-// pass over the weights (prefill). "Q4_0r" is Q4_0 repacked at load (repack.go).
+// pass over the weights (prefill). "Q4_0r" and "Q8_0r" are rows repacked at load (repack.go).
 func BenchmarkMatVec(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const cols = 4096
@@ -20,7 +20,7 @@ func BenchmarkMatVec(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q6_K"} {
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q6_K"} {
 		typ, err := ParseType(name[:4])
 		if err != nil {
 			b.Fatal(err)
@@ -36,7 +36,7 @@ func BenchmarkMatVec(b *testing.B) {
 		if typ == Q6_K {
 			q8k = make([]byte, cols/QK_K*292)
 			_ = Quantize(Q8_K, x[0], q8k)
-		} else if err := acts.Set(x, cols, typ); err != nil {
+		} else if err := acts.Set(x, cols, typ, repacked); err != nil {
 			b.Fatal(err)
 		}
 		for _, mem := range []struct {
@@ -48,7 +48,7 @@ func BenchmarkMatVec(b *testing.B) {
 				_ = Quantize(typ, x[r%4], w[r*rb:(r+1)*rb])
 				if repacked {
 					row := append([]byte(nil), w[r*rb:(r+1)*rb]...)
-					RepackRow(row, w[r*rb:(r+1)*rb])
+					RepackRow(typ, row, w[r*rb:(r+1)*rb])
 				}
 			}
 			for _, tokens := range []int{1, 4} {

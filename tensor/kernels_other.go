@@ -27,10 +27,16 @@ func gemv4Q8_0VNNI(w, act *byte, pairs, stride int, out *float32) {
 func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func addrMod64([]byte) uintptr                     { return 0 }
 
-func gemv1Q4_0X4VNNI(scales, nibbles, act *byte, groups int) float32 {
+func gemv1Q4_0X4VNNI(scales, weights, act *byte, groups int) float32 {
 	panic("unreachable: no assembly in this build")
 }
-func gemv4Q4_0X4VNNI(scales, nibbles, act *byte, groups, stride int, out *float32) {
+func gemv1Q8_0X4VNNI(scales, weights, act *byte, groups int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q4_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q8_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
 	panic("unreachable: no assembly in this build")
 }
 

@@ -2,27 +2,45 @@ package tensor
 
 import "encoding/binary"
 
-// Load-time repacking of Q4_0 rows for the VNNI kernels (as llama.cpp repacks Q4_0 for its CPU GEMMs). A
-// repacked row holds the same bytes rearranged: first the nb block scales (f16), then per group of four
-// blocks 64 bytes whose byte k has value k of blocks 0–1 in its low nibble and value k of blocks 2–3 in
-// its high nibble (each a 4-bit weight + 8, as in Q4_0). One load and two masks then give the kernel two
-// block pairs, and four scales convert in one instruction.
+// Load-time repacking of Q4_0 and Q8_0 rows for the VNNI kernels (as llama.cpp repacks Q4_0 for its CPU
+// GEMMs). A repacked row holds the same number of bytes: first the nb block scales (f16), then per group of
+// four blocks the weights as the kernel loads them. Q4_0: 64 bytes whose byte k has value k of blocks 0–1
+// in its low nibble and value k of blocks 2–3 in its high nibble (each weight + 8, as stored). Q8_0: the
+// 128 values + 128, as unsigned bytes. One or two loads then give the kernel two block pairs, and four
+// scales convert in one instruction.
 
 // CanRepack reports whether rows of cols values of type t have a repacked form on this CPU.
 func CanRepack(t Type, cols int) bool {
-	return hasVNNI && t == Q4_0 && cols > 0 && cols%128 == 0
+	return hasVNNI && (t == Q4_0 || t == Q8_0) && cols > 0 && cols%128 == 0
 }
 
-// RepackRow writes the repacked form of one Q4_0 row (len(src) = len(dst) = cols/32·18 bytes). With q_i the
-// 16 nibble bytes of block i of a group, byte k of the group's 64 is: k < 16, the low nibbles of q0[k] and
-// q2[k]; 16–31, their high nibbles; 32–63, the same for q1 and q3. Eight bytes are done at a time.
-func RepackRow(src, dst []byte) {
-	const lo = 0x0f0f0f0f0f0f0f0f
-	nb := len(src) / 18
-	for b := range nb {
-		copy(dst[2*b:2*b+2], src[18*b:18*b+2])
+// RepackRow writes the repacked form of one row of type t (Q4_0 or Q8_0; len(dst) = len(src)).
+func RepackRow(t Type, src, dst []byte) {
+	bs := 18
+	if t == Q8_0 {
+		bs = 34
 	}
-	nib := dst[2*nb:]
+	nb := len(src) / bs
+	for b := range nb {
+		copy(dst[2*b:2*b+2], src[bs*b:bs*b+2])
+	}
+	if t == Q8_0 {
+		vals := dst[2*nb:]
+		for b := range nb {
+			for j, q := range src[34*b+2 : 34*b+34] {
+				vals[32*b+j] = q ^ 0x80
+			}
+		}
+		return
+	}
+	repackQ4_0Nibbles(src, dst[2*nb:], nb)
+}
+
+// repackQ4_0Nibbles: with q_i the 16 nibble bytes of block i of a group, byte k of the group's 64 is,
+// for k < 16, the low nibbles of q0[k] and q2[k]; 16–31, their high nibbles; 32–63, the same for q1 and
+// q3. Eight bytes are done at a time.
+func repackQ4_0Nibbles(src, nib []byte, nb int) {
+	const lo = 0x0f0f0f0f0f0f0f0f
 	for g := range nb / 4 {
 		out := nib[64*g : 64*g+64]
 		blk := src[72*g : 72*g+72]
@@ -37,16 +55,21 @@ func RepackRow(src, dst []byte) {
 	}
 }
 
-// DotRepacked is Dot for a row that RepackRow rearranged; the activations must be set for Q4_0 weights.
+// DotRepacked is Dot for a row that RepackRow rearranged; the activations must have been set for
+// repacked rows of the same type.
 func (a *Q8Acts) DotRepacked(w []byte, t0 int, out []float32) {
 	nb := a.cols / 32
 	groups := nb / 4
-	sc, nib := &w[0], &w[2*nb]
+	sc, vals := &w[0], &w[2*nb]
+	gemv4, gemv1 := gemv4Q4_0X4VNNI, gemv1Q4_0X4VNNI
+	if a.weight == Q8_0 {
+		gemv4, gemv1 = gemv4Q8_0X4VNNI, gemv1Q8_0X4VNNI
+	}
 	i := 0
 	for ; i+4 <= len(out); i += 4 {
-		gemv4Q4_0X4VNNI(sc, nib, &a.packed[(t0+i)*a.stride], groups, a.stride, &out[i])
+		gemv4(sc, vals, &a.packed[(t0+i)*a.stride], groups, a.stride, &out[i])
 	}
 	for ; i < len(out); i++ {
-		out[i] = gemv1Q4_0X4VNNI(sc, nib, &a.packed[(t0+i)*a.stride], groups)
+		out[i] = gemv1(sc, vals, &a.packed[(t0+i)*a.stride], groups)
 	}
 }
