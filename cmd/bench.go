@@ -68,7 +68,7 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.IntVarP(&fl.ctx, "ctx", "c", 0, "context size (default: what the largest test needs)")
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
 	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
-	f.BoolVar(&fl.mmap, "mmap", false, "read the weights from the file mapping instead of copying them into memory on huge pages")
+	f.BoolVar(&fl.mmap, "mmap", false, mmapUsage)
 	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
 	f.StringVar(&fl.plot, "plot", "", "also draw t/s against prompt/generation length to this PNG (one line per model and test kind)")
 	return c

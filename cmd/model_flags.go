@@ -8,6 +8,9 @@ import (
 	"github.com/glmtool/glmtool/infer"
 )
 
+// mmapUsage is the help of every command's --mmap.
+const mmapUsage = "read the weights from the file mapping instead of copying them onto huge pages at load (no copy, slower generation)"
+
 // modelFlags are the options every command that runs a model shares.
 type modelFlags struct {
 	model   string
@@ -36,7 +39,7 @@ func (f *modelFlags) register(c *cobra.Command) {
 	fs.Float32Var(&f.minP, "min-p", 0, "drop tokens below this fraction of the top probability (0: off)")
 	fs.Float32Var(&f.repeat, "repeat-penalty", 1, "penalty for recently used tokens (1: off)")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed; the same seed gives the same output")
-	fs.BoolVar(&f.mmap, "mmap", false, "read the weights from the file mapping instead of copying them into memory on huge pages at load (less memory, slower generation)")
+	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
 	fs.IntVarP(&f.maxTok, "max-tokens", "n", -1, "maximum tokens to generate (-1: until a stop token or the context is full)")
 }
 

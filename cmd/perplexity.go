@@ -14,6 +14,7 @@ import (
 func (a *app) perplexityCommand() *cobra.Command {
 	var model, file, save, base, kvType string
 	var ctx, threads int
+	var useMmap bool
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "perplexity -m MODEL.gguf -f TEXT.txt",
@@ -38,7 +39,7 @@ this works on synthetic weights too.`,
 			if err != nil {
 				return err
 			}
-			m, err := infer.Load(model, infer.Options{Threads: threads})
+			m, err := infer.Load(model, infer.Options{Threads: threads, Resident: !useMmap})
 			if err != nil {
 				return err
 			}
@@ -87,6 +88,7 @@ this works on synthetic weights too.`,
 	f.StringVarP(&file, "file", "f", "", "text file (required)")
 	f.IntVarP(&ctx, "ctx", "c", 0, "chunk length in tokens (default: the smaller of 512 and the model's maximum)")
 	f.IntVarP(&threads, "threads", "t", physicalCores(), "worker threads")
+	f.BoolVar(&useMmap, "mmap", false, mmapUsage)
 	f.StringVar(&save, "save-logits", "", "save the scored log-probs to FILE.safetensors")
 	f.StringVar(&base, "kl-base", "", "compare with log-probs saved by --save-logits")
 	f.StringVar(&kvType, "kv-type", "f16", "KV cache type: f16 or f32")

@@ -20,6 +20,7 @@ import (
 func (a *app) serveCommand() *cobra.Command {
 	var model, addr, apiKey, device, kvType string
 	var ctxSize, parallel, queue, threads int
+	var useMmap bool
 	var maxBody int64
 	c := &cobra.Command{
 		Use:   "serve -m MODEL.gguf",
@@ -47,7 +48,7 @@ goes to stderr.`,
 			if err != nil {
 				return err
 			}
-			m, err := infer.Load(model, infer.Options{Threads: threads})
+			m, err := infer.Load(model, infer.Options{Threads: threads, Resident: !useMmap})
 			if err != nil {
 				return err
 			}
@@ -78,6 +79,7 @@ goes to stderr.`,
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY")
 	f.StringVar(&device, "device", "cpu", "backend: cpu")
 	f.IntVarP(&threads, "threads", "t", physicalCores(), "worker threads")
+	f.BoolVar(&useMmap, "mmap", false, mmapUsage)
 	f.StringVar(&kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.Int64Var(&maxBody, "max-body", 8<<20, "request body limit in bytes (413 above)")
 	return c

@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -20,12 +21,13 @@ func BenchmarkMatVec(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q6_K"} {
-		typ, err := ParseType(name[:4])
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q6_K", "F16", "BF16", "F32"} {
+		typ, err := ParseType(strings.TrimSuffix(name, "r"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		repacked := len(name) == 5
+		repacked := strings.HasSuffix(name, "r")
+		float := typ == F16 || typ == BF16 || typ == F32
 		if repacked && !CanRepack(typ, cols) {
 			continue
 		}
@@ -36,6 +38,11 @@ func BenchmarkMatVec(b *testing.B) {
 		if typ == Q6_K {
 			q8k = make([]byte, cols/QK_K*292)
 			_ = Quantize(Q8_K, x[0], q8k)
+		} else if float {
+			if !HasFloatKernels() {
+				b.Logf("%s: no float kernel on this CPU (kernels %s)", name, Kernels())
+				continue
+			}
 		} else if err := acts.Set(x, cols, typ, repacked); err != nil {
 			b.Fatal(err)
 		}
@@ -62,6 +69,8 @@ func BenchmarkMatVec(b *testing.B) {
 						for r := range mem.rows {
 							row := w[r*rb : (r+1)*rb]
 							switch {
+							case float:
+								DotFloatRows(typ, row, x[:tokens], out)
 							case q8k != nil:
 								out[0] = DotQ6_KQ8_K(row, q8k)
 							case repacked:
