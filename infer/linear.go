@@ -176,7 +176,11 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 			b1 := min(r1, b0+rowBlock)
 			for g := t0; g < t1; g += 4 {
 				n := min(4, t1-g)
-				for r := b0; r < b1; r++ {
+				r := b0
+				if j.float && n == 4 {
+					r = j.floatTiles(worker, g, b0, b1)
+				}
+				for ; r < b1; r++ {
 					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 					switch {
 					case j.float:
@@ -193,6 +197,21 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 			}
 		}
 	}
+}
+
+// floatTiles runs the four-row, four-token float tile over rows [b0, b1) for tokens g..g+3 and returns
+// the first row it left (fewer than four remain).
+func (j *matmulJob) floatTiles(worker, g, b0, b1 int) int {
+	w := j.w
+	tile := &j.m.tiles[worker]
+	r := b0
+	for ; r+4 <= b1; r += 4 {
+		tensor.DotFloatTile(w.typ, w.data[r*w.rowBytes:(r+4)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
+		for k, s := range tile {
+			j.store(g+k%4, r+k/4, s)
+		}
+	}
+	return r
 }
 
 func (j *matmulJob) store(t, r int, s float32) {

@@ -27,9 +27,10 @@ type Model struct {
 	outNormB  []float32
 	layers    []layer
 	pool      *pool
-	scratch   [][]float32 // one row buffer per worker
-	results   [][]float32 // one buffer of a chunk's dot products per worker
-	ropeTheta []float32   // inverse frequencies of the rotated pairs
+	scratch   [][]float32   // one row buffer per worker
+	results   [][]float32   // one buffer of a chunk's dot products per worker
+	tiles     [][16]float32 // one float tile's results per worker
+	ropeTheta []float32     // inverse frequencies of the rotated pairs
 	threads   int
 	resident  *mmap.Anonymous // the weights' copy (Options.Resident), or nil
 
@@ -105,6 +106,7 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 	maxCols := max(p.Embedding, p.FeedForward, p.FFNUpRows())
 	m.scratch = make([][]float32, m.threads)
 	m.results = make([][]float32, m.threads)
+	m.tiles = make([][16]float32, m.threads)
 	for i := range m.scratch {
 		m.results[i] = make([]float32, 4)
 		m.scratch[i] = make([]float32, maxCols)

@@ -56,6 +56,41 @@ func DotFloatRows(t Type, w []byte, x [][]float32, out []float32) bool {
 	return true
 }
 
+// DotFloatTile sets out[4·r+t] = row r · x[t] for four rows of type t (F32, F16 or BF16) that start
+// rowBytes apart in w and exactly four activation rows of cols values: a register tile that reads each
+// activation vector once for four rows. It returns false, doing nothing, without a kernel.
+func DotFloatTile(t Type, w []byte, rowBytes int, x [][]float32, out *[16]float32) bool {
+	if !hasAVX512 || len(x) != 4 {
+		return false
+	}
+	n := len(x[0])
+	body := n &^ 15
+	if body == 0 {
+		return false
+	}
+	size := 2
+	switch t {
+	case F16:
+		dot44F16AVX512(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
+	case BF16:
+		dot44BF16AVX512(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
+	case F32:
+		size = 4
+		dot44F32AVX512(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
+	default:
+		return false
+	}
+	for r := range 4 {
+		row := w[r*rowBytes:]
+		for i := range 4 {
+			for j := body; j < n; j++ {
+				out[4*r+i] += floatAt(t, row[size*j:]) * x[i][j]
+			}
+		}
+	}
+	return true
+}
+
 func floatAt(t Type, b []byte) float32 {
 	switch t {
 	case F16:

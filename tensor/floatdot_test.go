@@ -61,6 +61,50 @@ func TestFloatDots(t *testing.T) {
 	}
 }
 
+// TestFloatTile: the four-row, four-token tile against float64 sums, at the same tolerance.
+func TestFloatTile(t *testing.T) {
+	if !HasFloatKernels() {
+		t.Skipf("no AVX-512 on this CPU or kernels turned off (%s): the tile has no Go form, callers use DotFloatRows", Kernels())
+	}
+	rng := rand.New(rand.NewPCG(10, 11))
+	for _, typ := range []Type{F32, F16, BF16} {
+		for _, n := range []int{16, 1040, 4099} {
+			x := make([][]float32, 4)
+			for i := range x {
+				x[i] = make([]float32, n)
+				for j := range x[i] {
+					x[i][j] = float32(rng.NormFloat64())
+				}
+			}
+			rb64, _ := typ.RowBytes(int64(n))
+			rb := int(rb64)
+			w := make([]byte, 4*rb)
+			wf := make([][]float32, 4)
+			for r := range 4 {
+				src := make([]float32, n)
+				for j := range src {
+					src[j] = float32(rng.NormFloat64() * 0.05)
+				}
+				_ = Quantize(typ, src, w[r*rb:(r+1)*rb])
+				wf[r] = make([]float32, n)
+				_ = Dequantize(typ, w[r*rb:(r+1)*rb], wf[r])
+			}
+			var out [16]float32
+			if !DotFloatTile(typ, w, rb, x, &out) {
+				t.Fatalf("%s: no tile kernel", typ)
+			}
+			for r := range 4 {
+				for i := range 4 {
+					want, abs := exactDot(wf[r], x[i])
+					if tol := float64(n/16+8) * 0x1p-23 * abs; math.Abs(float64(out[4*r+i])-want) > tol {
+						t.Fatalf("%s n=%d row %d token %d: got %g, want %g ± %g", typ, n, r, i, out[4*r+i], want, tol)
+					}
+				}
+			}
+		}
+	}
+}
+
 func exactDot(a, b []float32) (sum, abs float64) {
 	for i := range a {
 		p := float64(a[i]) * float64(b[i])

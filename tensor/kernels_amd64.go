@@ -129,3 +129,12 @@ func dot4F32AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
 
 //go:noescape
 func axpyAVX512(y *float32, a float32, x *float32, n int)
+
+//go:noescape
+func dot44F16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)

@@ -10,7 +10,7 @@ import (
 // BenchmarkMatVec reports each weight kernel's speed as a matrix-vector product over rows of 4096 values:
 // "cache" keeps the weights in L2 (64 rows), "stream" reads 256 MB of them from memory as decoding does.
 // GB/s is weight bytes read; GFLOP/s counts 2 operations per weight and token. "x4" dots four tokens per
-// pass over the weights (prefill). "Q4_0r" and "Q8_0r" are rows repacked at load (repack.go).
+// pass over the weights (prefill); "tile" is the float 4-row × 4-token register tile. "Q4_0r" and "Q8_0r" are rows repacked at load (repack.go).
 func BenchmarkMatVec(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const cols = 4096
@@ -57,6 +57,19 @@ func BenchmarkMatVec(b *testing.B) {
 					row := append([]byte(nil), w[r*rb:(r+1)*rb]...)
 					RepackRow(typ, row, w[r*rb:(r+1)*rb])
 				}
+			}
+			if float {
+				var tile [16]float32
+				b.Run(fmt.Sprintf("%s/%s/tile", name, mem.name), func(b *testing.B) {
+					b.SetBytes(int64(mem.rows * rb))
+					for b.Loop() {
+						for r := 0; r+4 <= mem.rows; r += 4 {
+							DotFloatTile(typ, w[r*rb:(r+4)*rb], rb, x, &tile)
+						}
+					}
+					flops := 2 * float64(cols) * float64(mem.rows) * 4 * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
 			}
 			for _, tokens := range []int{1, 4} {
 				if typ == Q6_K && tokens > 1 {

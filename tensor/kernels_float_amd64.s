@@ -152,3 +152,97 @@ axpyloop:
 axpydone:
 	VZEROUPPER
 	RET
+
+// Four rows (wstride bytes apart) times four tokens: per 16 values four converted weight vectors and four
+// activation vectors feed sixteen FMAs into sixteen accumulators, so each load serves four FMAs and the
+// activations are read once for four rows. out[4·r + t] = row r · token t.
+#define HSUMTO(zacc, off) \
+	VMOVAPS zacc, Z8 \
+	HSUMF(Z8, Y8, X8, Y9, X9) \
+	VMOVSS X8, off(DX)
+
+#define DOT44(name, CVT, wstep) \
+TEXT name(SB), NOSPLIT, $0-72 \
+	MOVQ w+0(FP), SI \
+	MOVQ wstride+8(FP), R13 \
+	LEAQ (R13)(R13*2), R14 \
+	MOVQ x0+16(FP), R8 \
+	MOVQ x1+24(FP), R9 \
+	MOVQ x2+32(FP), R10 \
+	MOVQ x3+40(FP), R11 \
+	MOVQ n+48(FP), CX \
+	VPXORD Z16, Z16, Z16 \
+	VPXORD Z17, Z17, Z17 \
+	VPXORD Z18, Z18, Z18 \
+	VPXORD Z19, Z19, Z19 \
+	VPXORD Z20, Z20, Z20 \
+	VPXORD Z21, Z21, Z21 \
+	VPXORD Z22, Z22, Z22 \
+	VPXORD Z23, Z23, Z23 \
+	VPXORD Z24, Z24, Z24 \
+	VPXORD Z25, Z25, Z25 \
+	VPXORD Z26, Z26, Z26 \
+	VPXORD Z27, Z27, Z27 \
+	VPXORD Z28, Z28, Z28 \
+	VPXORD Z29, Z29, Z29 \
+	VPXORD Z30, Z30, Z30 \
+	VPXORD Z31, Z31, Z31 \
+	XORQ AX, AX \
+	SHRQ $4, CX \
+loop: \
+	CVT(0(SI), Z0) \
+	CVT(0(SI)(R13*1), Z1) \
+	CVT(0(SI)(R13*2), Z2) \
+	CVT(0(SI)(R14*1), Z3) \
+	VMOVUPS 0(R8)(AX*1), Z4 \
+	VMOVUPS 0(R9)(AX*1), Z5 \
+	VMOVUPS 0(R10)(AX*1), Z6 \
+	VMOVUPS 0(R11)(AX*1), Z7 \
+	VFMADD231PS Z4, Z0, Z16 \
+	VFMADD231PS Z5, Z0, Z17 \
+	VFMADD231PS Z6, Z0, Z18 \
+	VFMADD231PS Z7, Z0, Z19 \
+	VFMADD231PS Z4, Z1, Z20 \
+	VFMADD231PS Z5, Z1, Z21 \
+	VFMADD231PS Z6, Z1, Z22 \
+	VFMADD231PS Z7, Z1, Z23 \
+	VFMADD231PS Z4, Z2, Z24 \
+	VFMADD231PS Z5, Z2, Z25 \
+	VFMADD231PS Z6, Z2, Z26 \
+	VFMADD231PS Z7, Z2, Z27 \
+	VFMADD231PS Z4, Z3, Z28 \
+	VFMADD231PS Z5, Z3, Z29 \
+	VFMADD231PS Z6, Z3, Z30 \
+	VFMADD231PS Z7, Z3, Z31 \
+	ADDQ $wstep, SI \
+	ADDQ $64, AX \
+	DECQ CX \
+	JNZ  loop \
+	MOVQ out+56(FP), DX \
+	HSUMTO(Z16, 0) \
+	HSUMTO(Z17, 4) \
+	HSUMTO(Z18, 8) \
+	HSUMTO(Z19, 12) \
+	HSUMTO(Z20, 16) \
+	HSUMTO(Z21, 20) \
+	HSUMTO(Z22, 24) \
+	HSUMTO(Z23, 28) \
+	HSUMTO(Z24, 32) \
+	HSUMTO(Z25, 36) \
+	HSUMTO(Z26, 40) \
+	HSUMTO(Z27, 44) \
+	HSUMTO(Z28, 48) \
+	HSUMTO(Z29, 52) \
+	HSUMTO(Z30, 56) \
+	HSUMTO(Z31, 60) \
+	VZEROUPPER \
+	RET
+
+// func dot44F16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+DOT44(·dot44F16AVX512, CVTF16, 32)
+
+// func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+DOT44(·dot44BF16AVX512, CVTBF16, 32)
+
+// func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+DOT44(·dot44F32AVX512, CVTF32, 64)

@@ -61,3 +61,13 @@ func dot4F32AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
 func axpyAVX512(y *float32, a float32, x *float32, n int) {
 	panic("unreachable: no assembly in this build")
 }
+
+func dot44F16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
