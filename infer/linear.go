@@ -58,7 +58,7 @@ func (w *weight) row(r int, dst []float32) {
 
 // matmul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. As in ggml,
 // Q4_0 and Q8_0 rows meet activations quantized once to Q8_0 (integer block dot products, scaled once per
-// block; with VNNI four tokens share each pass over a row), Q6_K rows meet Q8_K activations, F32 rows are
+// block; with VNNI four tokens share each pass over a row), Q4_K, Q5_K and Q6_K rows meet Q8_K activations, F32 rows are
 // dotted in place and other types are decoded one row at a time into a per-worker buffer. Tokens are taken
 // in chunks whose quantized activations fit in the L2 cache, so a chunk streams each weight row once.
 func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
@@ -103,14 +103,14 @@ const (
 )
 
 // activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
-// Q8_0 for Q4_0/Q8_0, Q8_K for Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
+// Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
 func activationType(w *weight) tensor.Type {
 	switch w.typ {
 	case tensor.Q4_0, tensor.Q8_0:
 		if w.cols%32 == 0 {
 			return tensor.Q8_0
 		}
-	case tensor.Q6_K:
+	case tensor.Q4_K, tensor.Q5_K, tensor.Q6_K:
 		if w.cols%tensor.QK_K == 0 {
 			return tensor.Q8_K
 		}
@@ -129,7 +129,7 @@ type matmulJob struct {
 	chunk int            // tokens per pass over the rows
 	float bool           // F32/F16/BF16 rows with an assembly kernel (tensor.DotFloatRows)
 	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0/Q8_0 weights
-	q8    []byte         // Q8_K activation rows of q8Row bytes, for Q6_K weights
+	q8    []byte         // Q8_K activation rows of q8Row bytes, for K-quant weights
 	q8Row int
 }
 
@@ -149,7 +149,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 			case w.typ == tensor.F32:
 				s = dotF32(rowData, j.x[t])
 			case j.q8 != nil:
-				s = tensor.DotQ6_KQ8_K(rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
+				s = tensor.DotKQ8_K(w.typ, rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
 			default:
 				if !decoded {
 					w.row(r, buf)

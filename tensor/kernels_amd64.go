@@ -138,3 +138,11 @@ func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *
 
 //go:noescape
 func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+
+// K-quant dots against Q8_K (kernels_kquant_amd64.s), bit-identical to dot_kquant.go.
+//
+//go:noescape
+func dotQ4_KQ8_KAVX512(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_KQ8_KAVX512(w, a *byte, nb int) float32

@@ -21,7 +21,7 @@ func BenchmarkMatVec(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q6_K", "F16", "BF16", "F32"} {
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"} {
 		typ, err := ParseType(strings.TrimSuffix(name, "r"))
 		if err != nil {
 			b.Fatal(err)
@@ -35,7 +35,8 @@ func BenchmarkMatVec(b *testing.B) {
 		rb := int(rb64)
 		var acts Q8Acts
 		var q8k []byte
-		if typ == Q6_K {
+		kquant := typ == Q4_K || typ == Q5_K || typ == Q6_K
+		if kquant {
 			q8k = make([]byte, cols/QK_K*292)
 			_ = Quantize(Q8_K, x[0], q8k)
 		} else if float {
@@ -72,7 +73,7 @@ func BenchmarkMatVec(b *testing.B) {
 				})
 			}
 			for _, tokens := range []int{1, 4} {
-				if typ == Q6_K && tokens > 1 {
+				if kquant && tokens > 1 {
 					continue
 				}
 				out := make([]float32, tokens)
@@ -85,7 +86,7 @@ func BenchmarkMatVec(b *testing.B) {
 							case float:
 								DotFloatRows(typ, row, x[:tokens], out)
 							case q8k != nil:
-								out[0] = DotQ6_KQ8_K(row, q8k)
+								out[0] = DotKQ8_K(typ, row, q8k)
 							case repacked:
 								acts.DotRepacked(row, 0, out)
 							default:

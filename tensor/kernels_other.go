@@ -71,3 +71,6 @@ func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *
 func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
 	panic("unreachable: no assembly in this build")
 }
+
+func dotQ4_KQ8_KAVX512(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+func dotQ5_KQ8_KAVX512(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
