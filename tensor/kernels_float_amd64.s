@@ -33,6 +33,8 @@ TEXT name(SB), NOSPLIT, $0-28 \
 loop2: \
 	CMPQ CX, $2 \
 	JL   one \
+	PREFETCHT0 8192(SI) \
+	PREFETCHT0 (8192+wstep)(SI) \
 	CVT(0(SI), Z1) \
 	CVT(wstep(SI), Z2) \
 	VFMADD231PS 0(DI), Z1, Z8 \
