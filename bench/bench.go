@@ -150,12 +150,11 @@ func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test
 		tokens[i] = int32((i*7919 + 17) % m.Params.Vocab)
 	}
 	start := time.Now()
-	var logits [][]float32
-	if t.Prompt > 0 {
-		if logits, err = s.Eval(tokens, false); err != nil {
-			return err
-		}
-	} else if logits, err = s.Eval(tokens[:1], false); err != nil { // tg starts from one token, not counted
+	if t.Prompt == 0 {
+		tokens = tokens[:1] // tg starts from one token, not counted
+	}
+	last, err := s.EvalPrompt(ctx, tokens)
+	if err != nil {
 		return err
 	}
 	if t.Prompt == 0 {
@@ -165,10 +164,12 @@ func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		next := infer.Argmax(logits[0])
-		if logits, err = s.Eval([]int32{next}, false); err != nil {
+		next := infer.Argmax(last)
+		logits, err := s.Eval([]int32{next}, false)
+		if err != nil {
 			return err
 		}
+		last = logits[0]
 	}
 	if samples != nil {
 		*samples = append(*samples, float64(t.Tokens())/time.Since(start).Seconds())

@@ -31,6 +31,29 @@ type Result struct {
 
 // Generate feeds prompt (after the cached tokens) and samples until a stop id, MaxTokens, a full context
 // or ctx's cancellation. The stop id itself is not included in Generated.
+// promptChunk is how many prompt tokens EvalPrompt feeds at a time: as many as one pass of the matrix
+// products takes (maxChunk), so chunking costs no extra pass over the weights, and a cancelled context
+// is noticed within a second or two even for a long prompt.
+const promptChunk = maxChunk
+
+// EvalPrompt feeds tokens in chunks, checking ctx between them, and returns the logits after the last.
+func (s *Session) EvalPrompt(ctx context.Context, tokens []int32) ([]float32, error) {
+	var logits [][]float32
+	for start := 0; start < len(tokens); start += promptChunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var err error
+		if logits, err = s.Eval(tokens[start:min(len(tokens), start+promptChunk)], false); err != nil {
+			return nil, err
+		}
+	}
+	if logits == nil {
+		return nil, fmt.Errorf("the prompt is empty")
+	}
+	return logits[0], nil
+}
+
 func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOptions) (*Result, error) {
 	res := &Result{PromptN: len(prompt)}
 	if len(prompt) == 0 {
@@ -41,14 +64,17 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 			ErrContextFull, len(prompt), len(s.tokens), s.ctx, s.m.Params.ContextLength)
 	}
 	t0 := time.Now()
-	logits, err := s.Eval(prompt, false)
+	row, err := s.EvalPrompt(ctx, prompt)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		res.PromptTime, res.StopReason = time.Since(t0), "cancelled"
+		return res, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	res.PromptTime = time.Since(t0)
 	t1 := time.Now()
 	defer func() { res.GenTime = time.Since(t1) }()
-	row := logits[0]
 	for step := 0; ; step++ {
 		if opt.OnLogits != nil {
 			opt.OnLogits(step, row)

@@ -26,9 +26,11 @@ func RepackRow(t Type, src, dst []byte) {
 	}
 	if t == Q8_0 {
 		vals := dst[2*nb:]
+		const signs = 0x8080808080808080
 		for b := range nb {
-			for j, q := range src[34*b+2 : 34*b+34] {
-				vals[32*b+j] = q ^ 0x80
+			q, v := src[34*b+2:34*b+34], vals[32*b:32*b+32]
+			for h := 0; h < 32; h += 8 {
+				binary.LittleEndian.PutUint64(v[h:], binary.LittleEndian.Uint64(q[h:])^signs)
 			}
 		}
 		return
