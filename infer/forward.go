@@ -183,7 +183,7 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 		ws.kb = make([][]float32, m.threads)
 		ws.vb = make([][]float32, m.threads)
 		for w := range ws.scores {
-			ws.scores[w] = make([]float32, s.ctx)
+			ws.scores[w] = make([]float32, attnHeadsPerJob*s.ctx)
 			ws.kb[w] = make([]float32, hd)
 			ws.vb[w] = make([]float32, hd)
 		}
@@ -221,17 +221,35 @@ func (s *Session) attention(l, start int, qkv, out [][]float32) {
 	}
 	total := start + n
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	ws.attn = attentionJob{s: s, l: l, start: start, total: total, q: q, out: out, scale: scale}
-	m.pool.run(n*heads, &ws.attn)
+	perJob := headsPerJob(heads / kvHeads)
+	ws.attn = attentionJob{s: s, l: l, start: start, total: total, q: q, out: out, scale: scale, perJob: perJob}
+	m.pool.run(n*heads/perJob, &ws.attn)
 }
 
-// attentionJob attends one (token, head) pair per index: scores over the cache, softmax, weighted values.
+// attnHeadsPerJob is the most query heads one attention job takes. The heads of a job share a KV head
+// (grouped-query attention), so each cached key and value row is read, and converted from fp16, once
+// for all of them instead of once per head; four keeps eight jobs per token for ChatGLM3's two KV heads.
+const attnHeadsPerJob = 4
+
+// headsPerJob is the largest divisor of the query heads per KV head that is at most attnHeadsPerJob.
+func headsPerJob(group int) int {
+	for d := min(group, attnHeadsPerJob); d > 1; d-- {
+		if group%d == 0 {
+			return d
+		}
+	}
+	return 1
+}
+
+// attentionJob attends one token and perJob query heads of one KV head per index: scores over the cache,
+// softmax, weighted values.
 type attentionJob struct {
 	s            *Session
 	l            int
 	start, total int
 	q, out       [][]float32
 	scale        float32
+	perJob       int
 }
 
 func (j *attentionJob) runRange(worker, a, b int) {
@@ -242,25 +260,34 @@ func (j *attentionJob) runRange(worker, a, b int) {
 	v1 := p.Family == arch.FamilyChatGLM1
 	ws := &s.ws
 	scores, kb, vb := ws.scores[worker], ws.kb[worker], ws.vb[worker]
+	jobsPerToken := heads / j.perJob
 	for job := a; job < b; job++ {
-		i, h := job/heads, job%heads
+		i, h0 := job/jobsPerToken, job%jobsPerToken*j.perJob
 		t := j.start + i
 		limit := t + 1
 		if v1 && s.ctxLen >= 0 && t < s.ctxLen {
 			limit = max(limit, min(s.ctxLen, j.total)) // prefix-LM: the context is bidirectional
 		}
-		g := h / group
-		qh := j.q[i][h*hd : (h+1)*hd]
+		g := h0 / group
 		// A P-tuning prefix occupies the first cache slots and is visible to every token.
-		sc := scores[:s.prefix+limit]
-		for k := range sc {
-			sc[k] = tensor.DotF32(qh, s.key(j.l, k, g, hd, kb)) * j.scale
+		nk := s.prefix + limit
+		for k := range nk {
+			key := s.key(j.l, k, g, hd, kb)
+			for e := range j.perJob {
+				h := h0 + e
+				scores[e*s.ctx+k] = tensor.DotF32(j.q[i][h*hd:(h+1)*hd], key) * j.scale
+			}
 		}
-		softmax(sc)
-		o := j.out[i][h*hd : (h+1)*hd]
-		clear(o)
-		for k, wgt := range sc {
-			tensor.Axpy(wgt, s.value(j.l, k, g, hd, vb), o)
+		for e := range j.perJob {
+			softmax(scores[e*s.ctx : e*s.ctx+nk])
+			clear(j.out[i][(h0+e)*hd : (h0+e+1)*hd])
+		}
+		for k := range nk {
+			val := s.value(j.l, k, g, hd, vb)
+			for e := range j.perJob {
+				h := h0 + e
+				tensor.Axpy(scores[e*s.ctx+k], val, j.out[i][h*hd:(h+1)*hd])
+			}
 		}
 	}
 }
