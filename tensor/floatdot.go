@@ -8,36 +8,77 @@ import (
 
 // Float dot products: weight rows stored as F32, F16 or BF16 against float32 activations (as ggml's
 // vec_dot_f16 with the activations kept in float32), and the float32 dot and axpy of attention. With
-// AVX-512 they run in assembly with FMA; the Go code sums in four lanes. Both round differently from a
+// AVX-512, or AVX2 with FMA, they run in assembly; the Go code sums in four lanes. Both round differently from a
 // float64 sum by at most a few ulps of Σ|terms| (tests check that bound).
 
 // HasFloatKernels reports whether DotFloatRows has assembly kernels on this CPU.
-func HasFloatKernels() bool { return hasAVX512 }
+func HasFloatKernels() bool { return hasAVX512 || hasFMA }
+
+// floatSet is one instruction set's float kernels, indexed by floatIndex.
+type floatSet struct {
+	dot1 [3]func(w *byte, x *float32, n int) float32
+	dot4 [3]func(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+	axpy func(y *float32, a float32, x *float32, n int)
+}
+
+// floatIndex maps F32, F16, BF16 to 0, 1, 2 (-1: not a float type).
+func floatIndex(t Type) int {
+	switch t {
+	case F32:
+		return 0
+	case F16:
+		return 1
+	case BF16:
+		return 2
+	}
+	return -1
+}
+
+var (
+	avx512Floats = floatSet{
+		dot1: [3]func(*byte, *float32, int) float32{dot1F32AVX512, dot1F16AVX512, dot1BF16AVX512},
+		dot4: [3]func(*byte, *float32, *float32, *float32, *float32, int, *float32){dot4F32AVX512, dot4F16AVX512, dot4BF16AVX512},
+		axpy: axpyAVX512,
+	}
+	avx2Floats = floatSet{
+		dot1: [3]func(*byte, *float32, int) float32{dot1F32AVX2, dot1F16AVX2, dot1BF16AVX2},
+		dot4: [3]func(*byte, *float32, *float32, *float32, *float32, int, *float32){dot4F32AVX2, dot4F16AVX2, dot4BF16AVX2},
+		axpy: axpyAVX2,
+	}
+)
+
+// floats is the best set this CPU has (nil: none), fixed at start-up.
+var floats = func() *floatSet {
+	switch {
+	case hasAVX512:
+		return &avx512Floats
+	case hasFMA:
+		return &avx2Floats
+	}
+	return nil
+}()
 
 // DotFloatRows sets out[i] = w·x[i] for a row w of len(x[0]) values of type t (F32, F16 or BF16), four
 // tokens per pass over the row. It returns false, doing nothing, when this CPU has no kernel for t (the
 // caller decodes the row and uses DotF32).
 func DotFloatRows(t Type, w []byte, x [][]float32, out []float32) bool {
-	if !hasAVX512 || len(x) == 0 {
+	return floats.dotRows(t, w, x, out)
+}
+
+func (k *floatSet) dotRows(t Type, w []byte, x [][]float32, out []float32) bool {
+	if k == nil || len(x) == 0 {
 		return false
 	}
+	fi := floatIndex(t)
 	n := len(x[0])
 	body := n &^ 15
-	if body == 0 {
+	if fi < 0 || body == 0 {
 		return false
 	}
-	var dot1 func(*byte, *float32, int) float32
-	var dot4 func(*byte, *float32, *float32, *float32, *float32, int, *float32)
+	dot1, dot4 := k.dot1[fi], k.dot4[fi]
 	size := 2
-	switch t {
-	case F16:
-		dot1, dot4 = dot1F16AVX512, dot4F16AVX512
-	case BF16:
-		dot1, dot4 = dot1BF16AVX512, dot4BF16AVX512
-	case F32:
-		dot1, dot4, size = dot1F32AVX512, dot4F32AVX512, 4
-	default:
-		return false
+	if t == F32 {
+		size = 4
 	}
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -102,13 +143,15 @@ func floatAt(t Type, b []byte) float32 {
 }
 
 // DotF32 is Σ a[i]·b[i] over len(a) values.
-func DotF32(a, b []float32) float32 {
+func DotF32(a, b []float32) float32 { return floats.dotF32(a, b) }
+
+func (k *floatSet) dotF32(a, b []float32) float32 {
 	n := len(a)
 	body := 0
 	var s float32
-	if hasAVX512 && n >= 16 {
+	if k != nil && n >= 16 {
 		body = n &^ 15
-		s = dot1F32AVX512((*byte)(unsafe.Pointer(&a[0])), &b[0], body)
+		s = k.dot1[0]((*byte)(unsafe.Pointer(&a[0])), &b[0], body)
 	}
 	return s + dotF32Go(a[body:], b[body:len(a)])
 }
@@ -129,12 +172,14 @@ func dotF32Go(a, b []float32) float32 {
 }
 
 // Axpy sets y[i] += alpha·x[i] for i < len(y).
-func Axpy(alpha float32, x, y []float32) {
+func Axpy(alpha float32, x, y []float32) { floats.axpyF32(alpha, x, y) }
+
+func (k *floatSet) axpyF32(alpha float32, x, y []float32) {
 	n := len(y)
 	body := 0
-	if hasAVX512 && n >= 16 {
+	if k != nil && n >= 16 {
 		body = n &^ 15
-		axpyAVX512(&y[0], alpha, &x[0], body)
+		k.axpy(&y[0], alpha, &x[0], body)
 	}
 	for i := body; i < n; i++ {
 		y[i] += alpha * x[i]

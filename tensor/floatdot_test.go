@@ -6,10 +6,29 @@ import (
 	"testing"
 )
 
-// TestFloatDots checks DotFloatRows (one- and four-token kernels, tails), DotF32 and Axpy against float64
-// sums: the difference allowed is (n/16+8)·2^-23 of Σ|terms|, the rounding of a float32 accumulation in
-// sixteen-lane partial sums.
+// floatSets are the float kernel sets this CPU can run (every one, not only the one chosen), and the
+// pure Go code (nil).
+func floatSets() map[string]*floatSet {
+	sets := map[string]*floatSet{"go": nil}
+	if hasFMA {
+		sets["avx2"] = &avx2Floats
+	}
+	if hasAVX512 {
+		sets["avx512"] = &avx512Floats
+	}
+	return sets
+}
+
+// TestFloatDots checks the float dot products (one- and four-token kernels, tails), the float32 dot and
+// axpy of every kernel set this CPU has against float64 sums: the difference allowed is (n/16+8)·2^-23 of
+// Σ|terms|, the rounding of a float32 accumulation in sixteen-lane partial sums.
 func TestFloatDots(t *testing.T) {
+	for name, k := range floatSets() {
+		t.Run(name, func(t *testing.T) { testFloatDots(t, k) })
+	}
+}
+
+func testFloatDots(t *testing.T, k *floatSet) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	for _, typ := range []Type{F32, F16, BF16} {
 		for _, n := range []int{16, 48, 4096, 4099, 13696} {
@@ -31,12 +50,12 @@ func TestFloatDots(t *testing.T) {
 			wf := make([]float32, n)
 			_ = Dequantize(typ, w, wf)
 			out := make([]float32, rows)
-			if !DotFloatRows(typ, w, x, out) {
-				if HasFloatKernels() {
-					t.Fatalf("%s: no kernel although the CPU has AVX-512", typ)
+			if !k.dotRows(typ, w, x, out) {
+				if k != nil {
+					t.Fatalf("%s: the kernel set has no kernel", typ)
 				}
 				for i := range x {
-					out[i] = DotF32(wf, x[i])
+					out[i] = k.dotF32(wf, x[i])
 				}
 			}
 			for i := range x {
@@ -44,12 +63,12 @@ func TestFloatDots(t *testing.T) {
 				if tol := float64(n/16+8) * 0x1p-23 * abs; math.Abs(float64(out[i])-want) > tol {
 					t.Fatalf("%s n=%d row %d/%d: got %g, want %g ± %g (kernels %s)", typ, n, i, rows, out[i], want, tol, Kernels())
 				}
-				if got := DotF32(wf, x[i]); math.Abs(float64(got)-want) > float64(n/16+8)*0x1p-23*abs {
+				if got := k.dotF32(wf, x[i]); math.Abs(float64(got)-want) > float64(n/16+8)*0x1p-23*abs {
 					t.Fatalf("DotF32 n=%d: got %g, want %g", n, got, want)
 				}
 			}
 			y := append([]float32(nil), x[0]...)
-			Axpy(0.37, wf, y)
+			k.axpyF32(0.37, wf, y)
 			for j := range y {
 				p := float64(float32(0.37)) * float64(wf[j])
 				want := float64(x[0][j]) + p

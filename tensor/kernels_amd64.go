@@ -146,3 +146,27 @@ func dotQ4_KQ8_KAVX512(w, a *byte, nb int) float32
 
 //go:noescape
 func dotQ5_KQ8_KAVX512(w, a *byte, nb int) float32
+
+// AVX2 + FMA float kernels (kernels_float_avx2_amd64.s) for CPUs without AVX-512.
+var hasFMA = hasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func dot1F16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dot1BF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dot1F32AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dot4F16AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot4BF16AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func axpyAVX2(y *float32, a float32, x *float32, n int)

@@ -74,3 +74,23 @@ func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *f
 
 func dotQ4_KQ8_KAVX512(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func dotQ5_KQ8_KAVX512(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+
+const hasFMA = false
+
+func dot1F16AVX2(w *byte, x *float32, n int) float32 { panic("unreachable: no assembly in this build") }
+func dot1BF16AVX2(w *byte, x *float32, n int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func dot1F32AVX2(w *byte, x *float32, n int) float32 { panic("unreachable: no assembly in this build") }
+func dot4F16AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func dot4BF16AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func axpyAVX2(y *float32, a float32, x *float32, n int) {
+	panic("unreachable: no assembly in this build")
+}
