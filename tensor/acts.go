@@ -31,11 +31,17 @@ const (
 	groupBytes = 160
 )
 
+// actBias is what the kernels' unsigned weights exceed the real ones by: Q4_0 nibbles hold w+8, Q5_0
+// values w+16, Q8_0 enters as w+128. For Q4_1 and Q5_1 the term is the block min instead: −1 makes the
+// stored correction +da·Σa, which the kernel multiplies by the min.
+var actBias = map[Type]int32{Q4_0: 8, Q8_0: 128, Q5_0: 16, Q4_1: -1, Q5_1: -1}
+
 // Set quantizes the rows of x (each cols long, a multiple of 32) for products with weights of type w
 // (Q4_0 or Q8_0), stored as in the file or, with repacked, rearranged by RepackRow.
 func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
-	if w != Q4_0 && w != Q8_0 {
-		return fmt.Errorf("Q8_0 activations: weight type %s has no Q8_0 block dot", w)
+	bias, ok := actBias[w]
+	if !ok || (w != Q4_0 && w != Q8_0 && !repacked) {
+		return fmt.Errorf("Q8_0 activations: weight type %s has no Q8_0 block dot here", w)
 	}
 	if cols%32 != 0 {
 		return fmt.Errorf("Q8_0 activations: %d columns is not a multiple of 32", cols)
@@ -67,10 +73,6 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 		off = 64 - r
 	}
 	a.packed = buf[off : off+a.stride*len(x)]
-	bias := int32(8)
-	if w == Q8_0 {
-		bias = 128
-	}
 	if repacked {
 		a.packGroups(bias)
 		return nil

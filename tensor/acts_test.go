@@ -145,3 +145,63 @@ func TestQ6KKernelMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestRepackedDots: every repacked type's kernels (one and four tokens, all row offsets) against the
+// float64 dot of the dequantized weights and Q8_0 activations. The kernels take the weights' offset (the
+// +8/+16/+128 of the unsigned values, or the Q4_1/Q5_1 mins) off in float, so the rounding allowed is
+// (blocks+16)·2^-23 of Σ_j (4·max|w| of j's block)·|a_j|.
+func TestRepackedDots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0} {
+		for _, cols := range []int{128, 512, 4096, 13696} {
+			if !CanRepack(typ, cols) {
+				t.Skipf("no repacked form on this CPU (kernels %s): the VNNI kernels need AVX-512 VNNI", Kernels())
+			}
+			nb := cols / 32
+			rows := 1 + rng.IntN(9)
+			x := make([][]float32, rows)
+			for i := range x {
+				x[i] = make([]float32, cols)
+				for j := range x[i] {
+					x[i][j] = float32(rng.NormFloat64())
+				}
+			}
+			src := make([]float32, cols)
+			for j := range src {
+				src[j] = float32(rng.NormFloat64()*0.05 + 0.01*float64(j%7))
+			}
+			rb64, _ := typ.RowBytes(int64(cols))
+			w, wr := make([]byte, rb64), make([]byte, rb64)
+			_ = Quantize(typ, src, w)
+			RepackRow(typ, w, wr)
+			wf := make([]float32, cols)
+			_ = Dequantize(typ, w, wf)
+			var acts Q8Acts
+			if err := acts.Set(x, cols, typ, true); err != nil {
+				t.Fatal(err)
+			}
+			for t0 := range rows {
+				out := make([]float32, rows-t0)
+				acts.DotRepacked(wr, t0, out)
+				for i, got := range out {
+					af := make([]float32, cols)
+					_ = Dequantize(Q8_0, acts.ggml[(t0+i)*nb*34:(t0+i+1)*nb*34], af)
+					var want, abs float64
+					for b := range nb {
+						var wmax float64
+						for j := 32 * b; j < 32*b+32; j++ {
+							wmax = max(wmax, math.Abs(float64(wf[j])))
+						}
+						for j := 32 * b; j < 32*b+32; j++ {
+							want += float64(wf[j]) * float64(af[j])
+							abs += 4 * wmax * math.Abs(float64(af[j]))
+						}
+					}
+					if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {
+						t.Fatalf("%s cols %d row %d of %d: got %g, want %g ± %g", typ, cols, t0+i, rows, got, want, tol)
+					}
+				}
+			}
+		}
+	}
+}

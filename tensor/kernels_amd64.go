@@ -170,3 +170,21 @@ func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
 
 //go:noescape
 func axpyAVX2(y *float32, a float32, x *float32, n int)
+
+//go:noescape
+func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32
+
+//go:noescape
+func gemv4Q4_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+
+//go:noescape
+func gemv1Q5_0X4VNNI(scales, weights, act *byte, groups int) float32
+
+//go:noescape
+func gemv4Q5_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+
+//go:noescape
+func gemv1Q5_1X4VNNI(scales, weights, act *byte, groups int) float32
+
+//go:noescape
+func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)

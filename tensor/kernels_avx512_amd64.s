@@ -367,6 +367,9 @@ g4q8loop:
 // times the spread dw·da; the bias of the unsigned weights is removed in float, dw·(−bias·da·Σa) per
 // block, in a four-lane accumulator.
 
+DATA q5high<>+0(SB)/1, $0x10
+GLOBL q5high<>(SB), RODATA|NOPTR, $1
+
 DATA spread23<>+0(SB)/8, $0x0000000200000002
 DATA spread23<>+8(SB)/8, $0x0000000200000002
 DATA spread23<>+16(SB)/8, $0x0000000200000002
@@ -383,12 +386,48 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 	VPANDQ  Z31, Z1, Z2 \
 	VPSRLW  $4, Z1, Z1 \
 	VPANDQ  Z31, Z1, Z1 \
-	VCVTPH2PS (SI), X3
+	VCVTPH2PS (SI), X3 \
+	VMOVAPS X3, X15
+
+// Q5_0: Q4_0's nibbles plus 16 where the pair's 64 qh bits (at BX) are set.
+#define XWQ5_0 \
+	XWQ4 \
+	KMOVQ 0(BX), K1 \
+	KMOVQ 8(BX), K2 \
+	VPADDB  Z30, Z2, K1, Z2 \
+	VPADDB  Z30, Z1, K2, Z1 \
+	ADDQ $16, BX
+
+// Q4_1: unsigned nibbles (no bias); the bias term is m·(da·Σa), with the four mins (at R13) in X15.
+#define XWQ4_1 \
+	VMOVDQU64 (DX), Z1 \
+	VPANDQ  Z31, Z1, Z2 \
+	VPSRLW  $4, Z1, Z1 \
+	VPANDQ  Z31, Z1, Z1 \
+	VCVTPH2PS (SI), X3 \
+	VCVTPH2PS (R13), X15 \
+	ADDQ $8, R13
+
+#define XWQ5_1 \
+	XWQ4_1 \
+	KMOVQ 0(BX), K1 \
+	KMOVQ 8(BX), K2 \
+	VPADDB  Z30, Z2, K1, Z2 \
+	VPADDB  Z30, Z1, K2, Z1 \
+	ADDQ $16, BX
 
 #define XWQ8 \
 	VMOVDQU64 (DX), Z2 \
 	VMOVDQU64 64(DX), Z1 \
-	VCVTPH2PS (SI), X3
+	VCVTPH2PS (SI), X3 \
+	VMOVAPS X3, X15
+
+// Row layouts after the scales (8·groups bytes at SI): Q4_1 the mins (R13), Q5_0 the qh words (BX),
+// Q5_1 the mins then the qh words.
+#define NOINIT
+#define INIT5_0 LEAQ (SI)(CX*8), BX
+#define INIT4_1 LEAQ (SI)(CX*8), R13
+#define INIT5_1 LEAQ (SI)(CX*8), R13; LEAQ (R13)(CX*8), BX
 
 #define XTOKEN(qa, qb, da, c, acc, accb, cacc) \
 	VMULPS  da, X3, X6 \
@@ -402,10 +441,11 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 	VPDPBUSD qb, Z1, Z5 \
 	VCVTDQ2PS Z5, Z5 \
 	VFMADD231PS Z6, Z5, accb \
-	VFMADD231PS c, X3, cacc
+	VFMADD231PS c, X15, cacc
 
 #define XCONSTS \
 	VPBROADCASTB lowNibble<>(SB), Z31 \
+	VPBROADCASTB q5high<>(SB), Z30 \
 	VMOVDQU64 spread2<>(SB), Z27 \
 	VMOVDQU64 spread23<>(SB), Z26
 
@@ -419,11 +459,12 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 #define PF64 PREFETCHT0 8192(DX)
 #define PF128 PREFETCHT0 8192(DX); PREFETCHT0 8256(DX)
 
-#define GEMVX1(WEIGHTS, wbytes, PF) \
+#define GEMVX1(WEIGHTS, wbytes, PF, INIT) \
 	MOVQ scales+0(FP), SI \
 	MOVQ weights+8(FP), DX \
 	MOVQ act+16(FP), DI \
 	MOVQ groups+24(FP), CX \
+	INIT \
 	XCONSTS \
 	VPXORD Z8, Z8, Z8 \
 	VPXORD X16, X16, X16 \
@@ -443,11 +484,12 @@ loop: \
 	MOVSS X8, ret+32(FP) \
 	RET
 
-#define GEMVX4(WEIGHTS, wbytes) \
+#define GEMVX4(WEIGHTS, wbytes, INIT) \
 	MOVQ scales+0(FP), SI \
 	MOVQ weights+8(FP), DX \
 	MOVQ act+16(FP), DI \
 	MOVQ groups+24(FP), CX \
+	INIT \
 	MOVQ stride+32(FP), R11 \
 	LEAQ (R11)(R11*2), R12 \
 	XCONSTS \
@@ -484,16 +526,40 @@ loop: \
 
 // func gemv1Q4_0X4VNNI(scales, weights, act *byte, groups int) float32
 TEXT ·gemv1Q4_0X4VNNI(SB), NOSPLIT, $0-36
-	GEMVX1(XWQ4, 64, PF64)
+	GEMVX1(XWQ4, 64, PF64, NOINIT)
 
 // func gemv1Q8_0X4VNNI(scales, weights, act *byte, groups int) float32
 TEXT ·gemv1Q8_0X4VNNI(SB), NOSPLIT, $0-36
-	GEMVX1(XWQ8, 128, PF128)
+	GEMVX1(XWQ8, 128, PF128, NOINIT)
 
 // func gemv4Q4_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q4_0X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ4, 64)
+	GEMVX4(XWQ4, 64, NOINIT)
 
 // func gemv4Q8_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q8_0X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ8, 128)
+	GEMVX4(XWQ8, 128, NOINIT)
+
+// func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32
+TEXT ·gemv1Q4_1X4VNNI(SB), NOSPLIT, $0-36
+	GEMVX1(XWQ4_1, 64, PF64, INIT4_1)
+
+// func gemv1Q5_0X4VNNI(scales, weights, act *byte, groups int) float32
+TEXT ·gemv1Q5_0X4VNNI(SB), NOSPLIT, $0-36
+	GEMVX1(XWQ5_0, 64, PF64, INIT5_0)
+
+// func gemv1Q5_1X4VNNI(scales, weights, act *byte, groups int) float32
+TEXT ·gemv1Q5_1X4VNNI(SB), NOSPLIT, $0-36
+	GEMVX1(XWQ5_1, 64, PF64, INIT5_1)
+
+// func gemv4Q4_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+TEXT ·gemv4Q4_1X4VNNI(SB), NOSPLIT, $0-48
+	GEMVX4(XWQ4_1, 64, INIT4_1)
+
+// func gemv4Q5_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+TEXT ·gemv4Q5_0X4VNNI(SB), NOSPLIT, $0-48
+	GEMVX4(XWQ5_0, 64, INIT5_0)
+
+// func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+TEXT ·gemv4Q5_1X4VNNI(SB), NOSPLIT, $0-48
+	GEMVX4(XWQ5_1, 64, INIT5_1)

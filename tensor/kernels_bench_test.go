@@ -21,7 +21,7 @@ func BenchmarkMatVec(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"} {
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q4_1r", "Q5_0r", "Q5_1r", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"} {
 		typ, err := ParseType(strings.TrimSuffix(name, "r"))
 		if err != nil {
 			b.Fatal(err)

@@ -94,3 +94,24 @@ func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
 func axpyAVX2(y *float32, a float32, x *float32, n int) {
 	panic("unreachable: no assembly in this build")
 }
+
+func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q4_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+
+func gemv1Q5_0X4VNNI(scales, weights, act *byte, groups int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q5_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+
+func gemv1Q5_1X4VNNI(scales, weights, act *byte, groups int) float32 {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
