@@ -108,11 +108,11 @@ func TestQ8ActsDot(t *testing.T) {
 	}
 }
 
-// TestQ6KKernelMatchesGo: the AVX-512 Q6_K·Q8_K dot is bit-identical to the Go code on random
+// TestQ6KKernelMatchesGo: the AVX-512 and AVX2 Q6_K·Q8_K dots are bit-identical to the Go code on random
 // super-blocks, extreme activations (−128 included, which Q8_K's quantizer can produce) and all scales.
 func TestQ6KKernelMatchesGo(t *testing.T) {
-	if !hasAVX512 {
-		t.Skipf("no AVX-512 (F, BW, VL) on this CPU or kernels turned off (%s): only the Go code exists here", Kernels())
+	if !hasAVX2 {
+		t.Skipf("no AVX2 on this CPU or kernels turned off (%s): only the Go code exists here", Kernels())
 	}
 	rng := rand.New(rand.NewPCG(6, 7))
 	for trial := range 300 {
@@ -142,6 +142,11 @@ func TestQ6KKernelMatchesGo(t *testing.T) {
 		got, want := DotQ6_KQ8_K(w, a), dotQ6_KQ8_KGo(w, a)
 		if math.Float32bits(got) != math.Float32bits(want) {
 			t.Fatalf("trial %d (%d super-blocks): kernel %g, Go %g", trial, nb, got, want)
+		}
+		if hasAVX2 { // the AVX2 kernel too, which CPUs without AVX-512 use
+			if got := dotQ6_KQ8_KAVX2(&w[0], &a[0], nb); math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("trial %d (%d super-blocks): AVX2 kernel %g, Go %g", trial, nb, got, want)
+			}
 		}
 	}
 }

@@ -84,8 +84,14 @@ func dotQ8_0Q8_0Go(w, a []byte) float32 {
 // int8 activations, summed exactly per 16-value sub-block and weighted by its int8 scale, then
 // float32(sum)·(dw·da) added to the total.
 func DotQ6_KQ8_K(w, a []byte) float32 {
-	if nb := len(a) / 292; hasAVX512 && nb > 0 {
+	nb := len(a) / 292
+	switch {
+	case nb == 0:
+		return 0
+	case hasAVX512:
 		return dotQ6_KQ8_KAVX512(&w[0], &a[0], nb)
+	case hasAVX2:
+		return dotQ6_KQ8_KAVX2(&w[0], &a[0], nb)
 	}
 	return dotQ6_KQ8_KGo(w, a)
 }

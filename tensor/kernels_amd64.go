@@ -188,3 +188,6 @@ func gemv1Q5_1X4VNNI(scales, weights, act *byte, groups int) float32
 
 //go:noescape
 func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
+
+//go:noescape
+func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32

@@ -115,3 +115,5 @@ func gemv1Q5_1X4VNNI(scales, weights, act *byte, groups int) float32 {
 func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
 	panic("unreachable: no assembly in this build")
 }
+
+func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
