@@ -8,20 +8,32 @@ import (
 // Q4_K and Q5_K rows against Q8_K activations (ggml's vec_dot_q4_K_q8_K, vec_dot_q5_K_q8_K): per
 // super-block the exact integer Σ_j scale_j·Σ q·a over the eight 32-value sub-blocks and Σ_j min_j·(the
 // activation sums of sub-block j), then s += isum·(d·da) and s −= msum·(dmin·da) in float32, in that
-// order. The AVX-512 kernels compute the same integers and the same float steps, so they agree bit for bit.
+// order. The AVX-512 and AVX2 kernels compute the same integers and the same float steps, so they agree bit for bit.
 
 // DotQ4_KQ8_K is the dot product of a Q4_K row with a Q8_K row of the same length.
 func DotQ4_KQ8_K(w, a []byte) float32 {
-	if nb := len(a) / 292; hasAVX512 && nb > 0 {
+	nb := len(a) / 292
+	switch {
+	case nb == 0:
+		return 0
+	case hasAVX512:
 		return dotQ4_KQ8_KAVX512(&w[0], &a[0], nb)
+	case hasAVX2:
+		return dotQ4_KQ8_KAVX2(&w[0], &a[0], nb)
 	}
 	return dotKQ8_KGo(w, a, 144, false)
 }
 
 // DotQ5_KQ8_K is the dot product of a Q5_K row with a Q8_K row of the same length.
 func DotQ5_KQ8_K(w, a []byte) float32 {
-	if nb := len(a) / 292; hasAVX512 && nb > 0 {
+	nb := len(a) / 292
+	switch {
+	case nb == 0:
+		return 0
+	case hasAVX512:
 		return dotQ5_KQ8_KAVX512(&w[0], &a[0], nb)
+	case hasAVX2:
+		return dotQ5_KQ8_KAVX2(&w[0], &a[0], nb)
 	}
 	return dotKQ8_KGo(w, a, 176, true)
 }

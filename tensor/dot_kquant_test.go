@@ -30,15 +30,16 @@ func randomQ8K(rng *rand.Rand, nb int, extreme bool) []byte {
 }
 
 // TestKQuantDots: the Go Q4_K/Q5_K·Q8_K dots equal the float64 dot of the dequantized rows (to float32
-// rounding of the super-block terms), and the AVX-512 kernels equal the Go code bit for bit.
+// rounding of the super-block terms), and the AVX-512 and AVX2 kernels equal the Go code bit for bit.
 func TestKQuantDots(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
 	for _, c := range []struct {
 		typ        Type
 		blockBytes int
 		dot        func(w, a []byte) float32
+		avx2       func(w, a *byte, nb int) float32
 		five       bool
-	}{{Q4_K, 144, DotQ4_KQ8_K, false}, {Q5_K, 176, DotQ5_KQ8_K, true}} {
+	}{{Q4_K, 144, DotQ4_KQ8_K, dotQ4_KQ8_KAVX2, false}, {Q5_K, 176, DotQ5_KQ8_K, dotQ5_KQ8_KAVX2, true}} {
 		for trial := range 200 {
 			nb := 1 + rng.IntN(17)
 			w := make([]byte, nb*c.blockBytes)
@@ -66,6 +67,11 @@ func TestKQuantDots(t *testing.T) {
 			}
 			if got := c.dot(w, a); math.Float32bits(got) != math.Float32bits(ref) {
 				t.Fatalf("%s trial %d (%d super-blocks, kernels %s): %g, Go %g", c.typ, trial, nb, Kernels(), got, ref)
+			}
+			if hasAVX2 { // the AVX2 kernel as well, which CPUs without AVX-512 use
+				if got := c.avx2(&w[0], &a[0], nb); math.Float32bits(got) != math.Float32bits(ref) {
+					t.Fatalf("%s trial %d (%d super-blocks): AVX2 kernel %g, Go %g", c.typ, trial, nb, got, ref)
+				}
 			}
 		}
 	}

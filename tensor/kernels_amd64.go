@@ -191,3 +191,9 @@ func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float3
 
 //go:noescape
 func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32

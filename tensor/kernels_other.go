@@ -117,3 +117,6 @@ func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float3
 }
 
 func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+
+func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
