@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX-512 kernels (F, BW, VL, VNNI). Register use: constants live in Z24–Z31, accumulators in Z8–Z15 so
 // that the final reductions can use VEX-encoded 128/256-bit instructions.
@@ -170,16 +171,6 @@ GLOBL spread2<>(SB), RODATA|NOPTR, $64
 	VMOVDQU64 q4shift<>(SB), Z28 \
 	VMOVDQU64 spread2<>(SB), Z27
 
-// HSUM leaves the sum of the 16 lanes of Zn in Xn (Yt/Xt scratch).
-#define HSUM(zn, yn, xn, yt, xt) \
-	VEXTRACTF64X4 $1, zn, yt \
-	VADDPS  yt, yn, yn \
-	VEXTRACTF128 $1, yn, xt \
-	VADDPS  xt, xn, xn \
-	VMOVHLPS xn, xn, xt \
-	VADDPS  xt, xn, xn \
-	VMOVSHDUP xn, xt \
-	VADDSS  xt, xn, xn
 
 // Four tokens share each unpacked weight pair; their activations are stride bytes apart.
 #define FOURTOKENS \
@@ -240,19 +231,8 @@ q6loop:
 	VPSUBD  Z9, Z8, Z8
 	VEXTRACTI64X4 $1, Z8, Y9
 	VPADDD  Y9, Y8, Y8
-	VEXTRACTI128 $1, Y8, X9
-	VPADDD  X9, X8, X8
-	VPSHUFD $0x4e, X8, X9
-	VPADDD  X9, X8, X8
-	VPSHUFD $0xb1, X8, X9
-	VPADDD  X9, X8, X8
-	VCVTDQ2PS X8, X8
-	MOVWLZX 208(SI), AX
-	VMOVD   AX, X10
-	VCVTPH2PS X10, X10
-	VMULSS  0(DI), X10, X10
-	VMULSS  X10, X8, X8
-	VADDSS  X8, X0, X0
+	HSUMI8(Y8, X8, X9)
+	SCALEADD(VADDSS, X8, 208, X10, X0)
 	ADDQ $210, SI
 	ADDQ $292, DI
 	DECQ CX

@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX-512 float kernels: dot products of F32/F16/BF16 weight rows with float32 activations (one token, or
 // four sharing each converted weight vector), a float32 dot and y += a·x. They accumulate with FMA in
@@ -11,15 +12,6 @@
 #define CVTBF16(mem, z) VPMOVZXWD mem, z; VPSLLD $16, z, z
 #define CVTF32(mem, z) VMOVUPS mem, z
 
-#define HSUMF(zn, yn, xn, yt, xt) \
-	VEXTRACTF64X4 $1, zn, yt \
-	VADDPS  yt, yn, yn \
-	VEXTRACTF128 $1, yn, xt \
-	VADDPS  xt, xn, xn \
-	VMOVHLPS xn, xn, xt \
-	VADDPS  xt, xn, xn \
-	VMOVSHDUP xn, xt \
-	VADDSS  xt, xn, xn
 
 // One token: two accumulators, 32 values per iteration, then a 16-value step.
 #define DOT1(name, CVT, wstep) \
@@ -50,7 +42,7 @@ one: \
 	VFMADD231PS 0(DI), Z1, Z8 \
 done: \
 	VADDPS Z9, Z8, Z8 \
-	HSUMF(Z8, Y8, X8, Y10, X10) \
+	HSUM(Z8, Y8, X8, Y10, X10) \
 	VZEROUPPER \
 	MOVSS X8, ret+24(FP) \
 	RET
@@ -105,10 +97,10 @@ done: \
 	VADDPS Z13, Z9, Z9 \
 	VADDPS Z14, Z10, Z10 \
 	VADDPS Z15, Z11, Z11 \
-	HSUMF(Z8, Y8, X8, Y1, X1) \
-	HSUMF(Z9, Y9, X9, Y1, X1) \
-	HSUMF(Z10, Y10, X10, Y1, X1) \
-	HSUMF(Z11, Y11, X11, Y1, X1) \
+	HSUM(Z8, Y8, X8, Y1, X1) \
+	HSUM(Z9, Y9, X9, Y1, X1) \
+	HSUM(Z10, Y10, X10, Y1, X1) \
+	HSUM(Z11, Y11, X11, Y1, X1) \
 	MOVQ out+48(FP), DX \
 	VMOVSS X8, 0(DX) \
 	VMOVSS X9, 4(DX) \
@@ -160,7 +152,7 @@ axpydone:
 // activations are read once for four rows. out[4·r + t] = row r · token t.
 #define HSUMTO(zacc, off) \
 	VMOVAPS zacc, Z8 \
-	HSUMF(Z8, Y8, X8, Y9, X9) \
+	HSUM(Z8, Y8, X8, Y9, X9) \
 	VMOVSS X8, off(DX)
 
 #define DOT44(name, CVT, wstep) \

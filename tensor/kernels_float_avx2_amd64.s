@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX2 + FMA + F16C versions of the float kernels of kernels_float_amd64.s, for CPUs without AVX-512:
 // eight lanes, sixteen values per iteration, n a multiple of 16.
@@ -9,13 +10,6 @@
 #define CVT8BF16(mem, y) VPMOVZXWD mem, y; VPSLLD $16, y, y
 #define CVT8F32(mem, y) VMOVUPS mem, y
 
-#define HSUMY(yn, xn, xt) \
-	VEXTRACTF128 $1, yn, xt \
-	VADDPS  xt, xn, xn \
-	VMOVHLPS xn, xn, xt \
-	VADDPS  xt, xn, xn \
-	VMOVSHDUP xn, xt \
-	VADDSS  xt, xn, xn
 
 #define DOT1Y(name, CVT, wstep) \
 TEXT name(SB), NOSPLIT, $0-28 \
@@ -37,7 +31,7 @@ loop: \
 	JNZ  loop \
 done: \
 	VADDPS Y9, Y8, Y8 \
-	HSUMY(Y8, X8, X10) \
+	HSUMX(Y8, X8, X10) \
 	VZEROUPPER \
 	MOVSS X8, ret+24(FP) \
 	RET
@@ -81,10 +75,10 @@ done: \
 	VADDPS Y13, Y9, Y9 \
 	VADDPS Y14, Y10, Y10 \
 	VADDPS Y15, Y11, Y11 \
-	HSUMY(Y8, X8, X1) \
-	HSUMY(Y9, X9, X1) \
-	HSUMY(Y10, X10, X1) \
-	HSUMY(Y11, X11, X1) \
+	HSUMX(Y8, X8, X1) \
+	HSUMX(Y9, X9, X1) \
+	HSUMX(Y10, X10, X1) \
+	HSUMX(Y11, X11, X1) \
 	MOVQ out+48(FP), DX \
 	VMOVSS X8, 0(DX) \
 	VMOVSS X9, 4(DX) \

@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX-512 (F, BW, VL) Q4_K·Q8_K and Q5_K·Q8_K dots, bit-identical to dot_kquant.go. Per super-block: the
 // six-bit scales and mins unpacked in general registers (ggml's kmask steps), the 4-bit values (Q5_K: plus
@@ -93,34 +94,9 @@ GLOBL q5bitD<>(SB), RODATA|NOPTR, $64
 
 // Scales and mins of the super-block at SI, as eight words each in X14 and X15.
 #define KSCALES \
-	MOVL 4(SI), AX \
-	MOVL 8(SI), BX \
-	MOVL 12(SI), DX \
-	MOVL AX, R8 \
-	ANDL $0x3f3f3f3f, R8 \
-	MOVL DX, R9 \
-	ANDL $0x0f0f0f0f, R9 \
-	MOVL AX, R10 \
-	SHRL $6, R10 \
-	ANDL $0x03030303, R10 \
-	SHLL $4, R10 \
-	ORL  R10, R9 \
-	MOVL BX, R10 \
-	ANDL $0x3f3f3f3f, R10 \
-	MOVL DX, R11 \
-	SHRL $4, R11 \
-	ANDL $0x0f0f0f0f, R11 \
-	MOVL BX, R12 \
-	SHRL $6, R12 \
-	ANDL $0x03030303, R12 \
-	SHLL $4, R12 \
-	ORL  R12, R11 \
-	SHLQ $32, R9 \
-	ORQ  R9, R8 \
+	KUNPACK \
 	VMOVQ R8, X14 \
 	VPMOVZXBW X14, X14 \
-	SHLQ $32, R11 \
-	ORQ  R11, R10 \
 	VMOVQ R10, X15 \
 	VPMOVZXBW X15, X15
 
@@ -157,42 +133,16 @@ GLOBL q5bitD<>(SB), RODATA|NOPTR, $64
 	VPTESTMB Z19, Z28, K2 \
 	VPADDB  Z30, Z3, K2, Z3
 
-// X8 lane 0 = the sum of the int32 lanes of Z8 (X9 scratch).
-#define HSUMI \
-	VEXTRACTI64X4 $1, Z8, Y9 \
-	VPADDD  Y9, Y8, Y8 \
-	VEXTRACTI128 $1, Y8, X9 \
-	VPADDD  X9, X8, X8 \
-	VPSHUFD $0x4e, X8, X9 \
-	VPADDD  X9, X8, X8 \
-	VPSHUFD $0xb1, X8, X9 \
-	VPADDD  X9, X8, X8
-
 // s += isum·(d·da); s −= msum·(dmin·da), with msum = Σ mins·(bsum pairs).
 #define KFINISH \
 	VPERMW  Y15, Y23, Y12 \
 	VPMADDWD 260(DI), Y12, Y12 \
-	VEXTRACTI128 $1, Y12, X13 \
-	VPADDD  X13, X12, X12 \
-	VPSHUFD $0x4e, X12, X13 \
-	VPADDD  X13, X12, X12 \
-	VPSHUFD $0xb1, X12, X13 \
-	VPADDD  X13, X12, X12 \
-	HSUMI \
-	VCVTDQ2PS X8, X8 \
-	VCVTDQ2PS X12, X12 \
-	MOVWLZX 0(SI), AX \
-	VMOVD   AX, X10 \
-	VCVTPH2PS X10, X10 \
-	VMULSS  0(DI), X10, X10 \
-	VMULSS  X10, X8, X8 \
-	VADDSS  X8, X0, X0 \
-	MOVWLZX 2(SI), AX \
-	VMOVD   AX, X11 \
-	VCVTPH2PS X11, X11 \
-	VMULSS  0(DI), X11, X11 \
-	VMULSS  X11, X12, X12 \
-	VSUBSS  X12, X0, X0
+	HSUMI8(Y12, X12, X13) \
+	VEXTRACTI64X4 $1, Z8, Y9 \
+	VPADDD  Y9, Y8, Y8 \
+	HSUMI8(Y8, X8, X9) \
+	SCALEADD(VADDSS, X8, 0, X10, X0) \
+	SCALEADD(VSUBSS, X12, 2, X11, X0)
 
 #define KCONSTS \
 	VPBROADCASTB kLow<>(SB), Z31 \

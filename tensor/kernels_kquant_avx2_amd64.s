@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX2 Q4_K·Q8_K and Q5_K·Q8_K dots for CPUs without AVX-512, bit-identical to dot_kquant.go like the
 // AVX-512 ones: the same scale unpacking in general registers, one 32-value sub-block per vector, its
@@ -55,35 +56,10 @@ GLOBL k2mins<>(SB), RODATA|NOPTR, $32
 
 // Scales (Y13) and mins (Y12) of the super-block at SI, eight words each, in both lanes.
 #define K2SCALES \
-	MOVL 4(SI), AX \
-	MOVL 8(SI), BX \
-	MOVL 12(SI), DX \
-	MOVL AX, R8 \
-	ANDL $0x3f3f3f3f, R8 \
-	MOVL DX, R9 \
-	ANDL $0x0f0f0f0f, R9 \
-	MOVL AX, R10 \
-	SHRL $6, R10 \
-	ANDL $0x03030303, R10 \
-	SHLL $4, R10 \
-	ORL  R10, R9 \
-	MOVL BX, R10 \
-	ANDL $0x3f3f3f3f, R10 \
-	MOVL DX, R11 \
-	SHRL $4, R11 \
-	ANDL $0x0f0f0f0f, R11 \
-	MOVL BX, R12 \
-	SHRL $6, R12 \
-	ANDL $0x03030303, R12 \
-	SHLL $4, R12 \
-	ORL  R12, R11 \
-	SHLQ $32, R9 \
-	ORQ  R9, R8 \
+	KUNPACK \
 	VMOVQ R8, X13 \
 	VPMOVZXBW X13, X13 \
 	VINSERTI128 $1, X13, Y13, Y13 \
-	SHLQ $32, R11 \
-	ORQ  R11, R10 \
 	VMOVQ R10, X12 \
 	VPMOVZXBW X12, X12 \
 	VINSERTI128 $1, X12, Y12, Y12
@@ -118,32 +94,10 @@ GLOBL k2mins<>(SB), RODATA|NOPTR, $32
 #define K2FINISH \
 	VPSHUFB k2mins<>(SB), Y12, Y12 \
 	VPMADDWD 260(DI), Y12, Y12 \
-	VEXTRACTI128 $1, Y12, X9 \
-	VPADDD  X9, X12, X12 \
-	VPSHUFD $0x4e, X12, X9 \
-	VPADDD  X9, X12, X12 \
-	VPSHUFD $0xb1, X12, X9 \
-	VPADDD  X9, X12, X12 \
-	VEXTRACTI128 $1, Y8, X9 \
-	VPADDD  X9, X8, X8 \
-	VPSHUFD $0x4e, X8, X9 \
-	VPADDD  X9, X8, X8 \
-	VPSHUFD $0xb1, X8, X9 \
-	VPADDD  X9, X8, X8 \
-	VCVTDQ2PS X8, X8 \
-	VCVTDQ2PS X12, X12 \
-	MOVWLZX 0(SI), AX \
-	VMOVD   AX, X10 \
-	VCVTPH2PS X10, X10 \
-	VMULSS  0(DI), X10, X10 \
-	VMULSS  X10, X8, X8 \
-	VADDSS  X8, X1, X1 \
-	MOVWLZX 2(SI), AX \
-	VMOVD   AX, X11 \
-	VCVTPH2PS X11, X11 \
-	VMULSS  0(DI), X11, X11 \
-	VMULSS  X11, X12, X12 \
-	VSUBSS  X12, X1, X1
+	HSUMI8(Y12, X12, X9) \
+	HSUMI8(Y8, X8, X9) \
+	SCALEADD(VADDSS, X8, 0, X10, X1) \
+	SCALEADD(VSUBSS, X12, 2, X11, X1)
 
 // func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28

@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX2 Q6_K·Q8_K dot for CPUs without AVX-512, bit-identical to the Go code like the AVX-512 one:
 // per 128-value half, four vectors of 32 six-bit values (the shifted qh bits masked to bits 4–5, which
@@ -84,19 +85,8 @@ q6avx2loop:
 	VPMADDWD 260(DI), Y5, Y9
 	VPSLLD  $5, Y9, Y9
 	VPSUBD  Y9, Y8, Y8
-	VEXTRACTI128 $1, Y8, X9
-	VPADDD  X9, X8, X8
-	VPSHUFD $0x4e, X8, X9
-	VPADDD  X9, X8, X8
-	VPSHUFD $0xb1, X8, X9
-	VPADDD  X9, X8, X8
-	VCVTDQ2PS X8, X8
-	MOVWLZX 208(SI), AX
-	VMOVD   AX, X10
-	VCVTPH2PS X10, X10
-	VMULSS  0(DI), X10, X10
-	VMULSS  X10, X8, X8
-	VADDSS  X8, X12, X12
+	HSUMI8(Y8, X8, X9)
+	SCALEADD(VADDSS, X8, 208, X10, X12)
 	ADDQ $210, SI
 	ADDQ $292, DI
 	DECQ CX
