@@ -372,6 +372,7 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 // Q5_0: Q4_0's nibbles plus 16 where the pair's 64 qh bits (at BX) are set.
 #define XWQ5_0 \
 	XWQ4 \
+	PREFETCHT0 2048(BX) \
 	KMOVQ 0(BX), K1 \
 	KMOVQ 8(BX), K2 \
 	VPADDB  Z30, Z2, K1, Z2 \
@@ -386,10 +387,12 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 	VPANDQ  Z31, Z1, Z1 \
 	VCVTPH2PS (SI), X3 \
 	VCVTPH2PS (R13), X15 \
+	PREFETCHT0 1024(R13) \
 	ADDQ $8, R13
 
 #define XWQ5_1 \
 	XWQ4_1 \
+	PREFETCHT0 2048(BX) \
 	KMOVQ 0(BX), K1 \
 	KMOVQ 8(BX), K2 \
 	VPADDB  Z30, Z2, K1, Z2 \
