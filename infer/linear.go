@@ -181,7 +181,7 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 			for g := t0; g < t1; g += 4 {
 				n := min(4, t1-g)
 				r := b0
-				if j.float && n == 4 {
+				if j.float && n == 4 && tensor.HasFloatTile() {
 					r = j.floatTiles(worker, g, b0, b1)
 				}
 				for ; r < b1; r++ {

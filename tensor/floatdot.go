@@ -97,6 +97,9 @@ func (k *floatSet) dotRows(t Type, w []byte, x [][]float32, out []float32) bool 
 	return true
 }
 
+// HasFloatTile reports whether DotFloatTile has a kernel on this CPU.
+func HasFloatTile() bool { return hasAVX512 }
+
 // DotFloatTile sets out[4·r+t] = row r · x[t] for four rows of type t (F32, F16 or BF16) that start
 // rowBytes apart in w and exactly four activation rows of cols values: a register tile that reads each
 // activation vector once for four rows. It returns false, doing nothing, without a kernel.

@@ -82,7 +82,7 @@ func testFloatDots(t *testing.T, k *floatSet) {
 
 // TestFloatTile: the four-row, four-token tile against float64 sums, at the same tolerance.
 func TestFloatTile(t *testing.T) {
-	if !HasFloatKernels() {
+	if !hasAVX512 {
 		t.Skipf("no AVX-512 on this CPU or kernels turned off (%s): the tile has no Go form, callers use DotFloatRows", Kernels())
 	}
 	rng := rand.New(rand.NewPCG(10, 11))

@@ -14,13 +14,16 @@ import (
 // their integer parts and use FMA for the float accumulation (tests allow for that). Build with -tags
 // noasm, or set GLMTOOL_KERNELS=generic in the environment, to use the Go code alone.
 
-// kernelsOff is read once at start-up: the generic path is chosen per process, never switched.
-var kernelsOff = os.Getenv(KernelsEnv) == "generic"
+// kernelsOff and avx2Only are read once at start-up: the kernel set is chosen per process, never switched.
+var (
+	kernelsOff = os.Getenv(KernelsEnv) == "generic"
+	avx2Only   = os.Getenv(KernelsEnv) == "avx2"
+)
 
 // hasAVX2, hasAVX512 and hasVNNI are fixed at start-up from the CPU's features.
 var (
 	hasAVX2   = !kernelsOff && cpu.X86.HasAVX2 && cpu.X86.HasF16C
-	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+	hasAVX512 = hasAVX2 && !avx2Only && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 	hasVNNI   = hasAVX512 && cpu.X86.HasAVX512VNNI
 )
 

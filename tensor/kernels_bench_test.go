@@ -59,7 +59,7 @@ func BenchmarkMatVec(b *testing.B) {
 					RepackRow(typ, row, w[r*rb:(r+1)*rb])
 				}
 			}
-			if float {
+			if float && hasAVX512 {
 				var tile [16]float32
 				b.Run(fmt.Sprintf("%s/%s/tile", name, mem.name), func(b *testing.B) {
 					b.SetBytes(int64(mem.rows * rb))
