@@ -10,8 +10,8 @@ import (
 // src1 once per mul_mat, in two forms: ggml's block layout, which the Go and AVX2 block dots read, and the
 // packed layout of the VNNI kernels. Its buffers are reused from one product to the next.
 //
-// The weights enter the VNNI kernels as unsigned bytes: Q4_0 nibbles (the weight + 8), Q8_0 values + 128;
-// the bias (8 or 128) times the activations is taken off again. Packed layout for rows as stored, per row
+// The weights enter the VNNI kernels as unsigned bytes (Q4_0 nibbles hold the weight + 8, Q8_0 values
+// enter + 128; see actBias); the bias times the activations is taken off again. Packed layout for rows as stored, per row
 // and per pair of blocks (192 bytes, so every part is 64-byte aligned when the row is): the 64 int8
 // values, 16 int32 corrections −bias·Σ of each four values, and the two block scales as float32, each
 // repeated over its block's eight lanes. Layout for repacked rows (repack.go), per group of four blocks
@@ -36,8 +36,9 @@ const (
 // stored correction +da·Σa, which the kernel multiplies by the min.
 var actBias = map[Type]int32{Q4_0: 8, Q8_0: 128, Q5_0: 16, Q4_1: -1, Q5_1: -1}
 
-// Set quantizes the rows of x (each cols long, a multiple of 32) for products with weights of type w
-// (Q4_0 or Q8_0), stored as in the file or, with repacked, rearranged by RepackRow.
+// Set quantizes the rows of x (each cols long, a multiple of 32) for products with weights of type w:
+// Q4_0 or Q8_0 rows as stored in the file, or (repacked) rows of Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0 that
+// RepackRow rearranged.
 func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 	bias, ok := actBias[w]
 	if !ok || (w != Q4_0 && w != Q8_0 && !repacked) {
