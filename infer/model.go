@@ -57,7 +57,7 @@ type layer struct {
 type Options struct {
 	Threads int // 0: the number of CPUs
 	// Resident copies the weight matrices into anonymous memory on huge pages at load time instead of
-	// reading them from the file mapping (see makeResident).
+	// reading them from the file mapping (see makeResident), where they fit in the available memory.
 	Resident bool
 }
 

@@ -14,7 +14,8 @@ import (
 // from the file mapping into anonymous memory on transparent huge pages, and gives the mapped file pages
 // back. Page-cache pages are mostly 4 KiB, so streaming them costs a TLB miss every page; measured on the
 // synthetic ChatGLM3-6B Q4_0 at 2 threads this more than doubled the decode rate (docs/BENCHMARKS.md).
-// The token embedding stays mapped: a token reads one row of it. The copy runs on every worker.
+// The token embedding stays mapped: a token reads one row of it. The copy runs on every worker. When the
+// copy would take more than 90 % of the memory the kernel reports available, the weights stay mapped.
 func (m *Model) makeResident() error {
 	var ws []*weight
 	seen := map[*weight]bool{m.tokEmbd: true}
@@ -37,6 +38,10 @@ func (m *Model) makeResident() error {
 	for i, w := range ws {
 		offsets[i] = total
 		total += (len(w.data) + 63) &^ 63 // 64-byte aligned rows start on cache lines
+	}
+	// A copy that does not fit would be killed by the kernel; the mapping can still page from the file.
+	if avail := mmap.Available(); avail >= 0 && int64(total) > avail/10*9 {
+		return nil
 	}
 	mem, err := mmap.NewAnonymous(total)
 	if err != nil {

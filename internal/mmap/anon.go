@@ -2,6 +2,9 @@ package mmap
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,4 +37,23 @@ func (a *Anonymous) Close() error {
 	err := unix.Munmap(a.Data)
 	a.Data = nil
 	return err
+}
+
+// Available is the memory the kernel reports it can give without swapping (MemAvailable in /proc/meminfo,
+// page cache that can be dropped included), or -1 where that is unknown.
+func Available() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb << 10
+		}
+	}
+	return -1
 }
