@@ -103,7 +103,7 @@ const (
 )
 
 // activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
-// Q8_0 for Q4_0/Q8_0 (and Q4_1/Q5_0/Q5_1 rows repacked at load), Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
+// Q8_0 for Q4_0/Q8_0 (and Q4_1/Q5_0/Q5_1 where a kernel exists), Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
 func activationType(w *weight) tensor.Type {
 	switch w.typ {
 	case tensor.Q4_0, tensor.Q8_0:
@@ -111,7 +111,7 @@ func activationType(w *weight) tensor.Type {
 			return tensor.Q8_0
 		}
 	case tensor.Q4_1, tensor.Q5_0, tensor.Q5_1:
-		if w.repacked { // their Q8_0 kernels read repacked rows only
+		if w.cols%32 == 0 && tensor.HasQ8Dot(w.typ, w.repacked) {
 			return tensor.Q8_0
 		}
 	case tensor.Q4_K, tensor.Q5_K, tensor.Q6_K:

@@ -40,8 +40,8 @@ var actBias = map[Type]int32{Q4_0: 8, Q8_0: 128, Q5_0: 16, Q4_1: -1, Q5_1: -1}
 // Q4_0 or Q8_0 rows as stored in the file, or (repacked) rows of Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0 that
 // RepackRow rearranged.
 func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
-	bias, ok := actBias[w]
-	if !ok || (w != Q4_0 && w != Q8_0 && !repacked) {
+	bias := actBias[w]
+	if !HasQ8Dot(w, repacked) {
 		return fmt.Errorf("Q8_0 activations: weight type %s has no Q8_0 block dot here", w)
 	}
 	if cols%32 != 0 {
@@ -58,7 +58,7 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 		quantizeQ8_0(row[:cols], a.ggml[t*rb:(t+1)*rb])
 	}
 	a.stride = 0
-	if !hasVNNI || nb < 2 {
+	if !hasVNNI || nb < 2 || (!repacked && w != Q4_0 && w != Q8_0) {
 		return nil
 	}
 	a.stride = nb / 2 * pairBytes
@@ -97,6 +97,18 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 		}
 	}
 	return nil
+}
+
+// HasQ8Dot reports whether rows of type t (repacked by RepackRow or as stored) have a dot product with
+// Q8_0 activations here: Q4_0 and Q8_0 always (Go twins), Q4_1/Q5_0/Q5_1 with AVX2 or when repacked.
+func HasQ8Dot(t Type, repacked bool) bool {
+	switch t {
+	case Q4_0, Q8_0:
+		return true
+	case Q4_1, Q5_0, Q5_1:
+		return repacked || hasAVX2
+	}
+	return false
 }
 
 // RowBytes is the size of one activation row in the layout the kernels read.
@@ -139,10 +151,17 @@ func (a *Q8Acts) Dot(w []byte, t0 int, out []float32) {
 	if a.stride == 0 {
 		for i := range out {
 			act := a.ggml[(t0+i)*rb : (t0+i+1)*rb]
-			if a.weight == Q4_0 {
+			switch a.weight {
+			case Q4_0:
 				out[i] = DotQ4_0Q8_0(w, act)
-			} else {
+			case Q8_0:
 				out[i] = DotQ8_0Q8_0(w, act)
+			case Q4_1:
+				out[i] = dotQ4_1Q8_0AVX2(&w[0], &act[0], nb)
+			case Q5_0:
+				out[i] = dotQ5_0Q8_0AVX2(&w[0], &act[0], nb)
+			case Q5_1:
+				out[i] = dotQ5_1Q8_0AVX2(&w[0], &act[0], nb)
 			}
 		}
 		return

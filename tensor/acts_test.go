@@ -210,3 +210,56 @@ func TestRepackedDots(t *testing.T) {
 		}
 	}
 }
+
+// TestQ45FileLayoutDots: Q4_1/Q5_0/Q5_1 rows as stored (the AVX2 kernels, which CPUs without AVX-512 VNNI
+// and --mmap use) against the float64 dot of the dequantized rows, at TestRepackedDots's tolerance.
+func TestQ45FileLayoutDots(t *testing.T) {
+	if !hasAVX2 {
+		t.Skipf("no AVX2 on this CPU or kernels turned off (%s): these rows are decoded to float instead", Kernels())
+	}
+	rng := rand.New(rand.NewPCG(16, 17))
+	for _, typ := range []Type{Q4_1, Q5_0, Q5_1} {
+		for _, cols := range []int{32, 96, 4096} {
+			nb := cols / 32
+			x := [][]float32{make([]float32, cols), make([]float32, cols)}
+			for i := range x {
+				for j := range x[i] {
+					x[i][j] = float32(rng.NormFloat64())
+				}
+			}
+			src := make([]float32, cols)
+			for j := range src {
+				src[j] = float32(rng.NormFloat64()*0.05 + 0.01*float64(j%7))
+			}
+			rb64, _ := typ.RowBytes(int64(cols))
+			w := make([]byte, rb64)
+			_ = Quantize(typ, src, w)
+			wf := make([]float32, cols)
+			_ = Dequantize(typ, w, wf)
+			var acts Q8Acts
+			if err := acts.Set(x, cols, typ, false); err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, len(x))
+			acts.Dot(w, 0, out)
+			for i, got := range out {
+				af := make([]float32, cols)
+				_ = Dequantize(Q8_0, acts.ggml[i*nb*34:(i+1)*nb*34], af)
+				var want, abs float64
+				for b := range nb {
+					var wmax float64
+					for j := 32 * b; j < 32*b+32; j++ {
+						wmax = max(wmax, math.Abs(float64(wf[j])))
+					}
+					for j := 32 * b; j < 32*b+32; j++ {
+						want += float64(wf[j]) * float64(af[j])
+						abs += 4 * wmax * math.Abs(float64(af[j]))
+					}
+				}
+				if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {
+					t.Fatalf("%s cols %d row %d: got %g, want %g ± %g", typ, cols, i, got, want, tol)
+				}
+			}
+		}
+	}
+}

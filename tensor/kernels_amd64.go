@@ -200,3 +200,14 @@ func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 
 //go:noescape
 func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32
+
+// AVX2 Q4_1/Q5_0/Q5_1·Q8_0 dots over nb blocks (kernels_q45_avx2_amd64.s).
+//
+//go:noescape
+func dotQ4_1Q8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32

@@ -21,14 +21,14 @@ func BenchmarkMatVec(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q4_1r", "Q5_0r", "Q5_1r", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"} {
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q4_1", "Q4_1r", "Q5_0", "Q5_0r", "Q5_1", "Q5_1r", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"} {
 		typ, err := ParseType(strings.TrimSuffix(name, "r"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		repacked := strings.HasSuffix(name, "r")
 		float := typ == F16 || typ == BF16 || typ == F32
-		if repacked && !CanRepack(typ, cols) {
+		if (repacked && !CanRepack(typ, cols)) || (!repacked && !float && typ != Q6_K && typ != Q4_K && typ != Q5_K && !HasQ8Dot(typ, false)) {
 			continue
 		}
 		rb64, _ := typ.RowBytes(cols)

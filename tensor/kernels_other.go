@@ -120,3 +120,7 @@ func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assemb
 
 func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+
+func dotQ4_1Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
