@@ -140,6 +140,7 @@ type workspace struct {
 	kbuf, vbuf                               []float32
 	q8                                       []byte // activations quantized to Q8_K
 	acts                                     tensor.Q8Acts
+	quant                                    quantJob
 	scores, kb, vb                           [][]float32 // per worker
 	mm                                       matmulJob
 	attn                                     attentionJob

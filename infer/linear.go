@@ -66,7 +66,16 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x)}
 	switch act := activationType(w); act {
 	case tensor.Q8_0:
-		_ = ws.acts.Set(x, w.cols, w.typ, w.repacked) // cannot fail: the weight type and width were checked at load
+		// Cannot fail: activationType checked the type and width.
+		_ = ws.acts.Reset(len(x), w.cols, w.typ, w.repacked)
+		if len(x) < parallelQuantRows {
+			for t, row := range x {
+				ws.acts.QuantizeRow(t, row)
+			}
+		} else { // a prompt: quantizing is worth splitting over the workers too
+			ws.quant = quantJob{acts: &ws.acts, x: x}
+			m.pool.run(len(x), &ws.quant)
+		}
 		job.acts = &ws.acts
 		job.chunk = tokenChunk(len(x), ws.acts.RowBytes())
 	case tensor.F32:
@@ -120,6 +129,21 @@ func activationType(w *weight) tensor.Type {
 		}
 	}
 	return tensor.F32
+}
+
+// parallelQuantRows is the number of activation rows from which quantizing them is split over the pool.
+const parallelQuantRows = 8
+
+// quantJob quantizes activation rows in parallel (rows are independent).
+type quantJob struct {
+	acts *tensor.Q8Acts
+	x    [][]float32
+}
+
+func (j *quantJob) runRange(_, a, b int) {
+	for t := a; t < b; t++ {
+		j.acts.QuantizeRow(t, j.x[t])
+	}
 }
 
 // matmulJob is one matmul's arguments; it lives in the session's workspace so that running it allocates

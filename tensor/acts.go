@@ -40,7 +40,18 @@ var actBias = map[Type]int32{Q4_0: 8, Q8_0: 128, Q5_0: 16, Q4_1: -1, Q5_1: -1}
 // Q4_0 or Q8_0 rows as stored in the file, or (repacked) rows of Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0 that
 // RepackRow rearranged.
 func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
-	bias := actBias[w]
+	if err := a.Reset(len(x), cols, w, repacked); err != nil {
+		return err
+	}
+	for t, row := range x {
+		a.QuantizeRow(t, row)
+	}
+	return nil
+}
+
+// Reset sizes the buffers for rows activation rows, as Set would, without quantizing anything; then
+// QuantizeRow fills each row, from any number of goroutines at once (each row on its own).
+func (a *Q8Acts) Reset(rows, cols int, w Type, repacked bool) error {
 	if !HasQ8Dot(w, repacked) {
 		return fmt.Errorf("Q8_0 activations: weight type %s has no Q8_0 block dot here", w)
 	}
@@ -51,12 +62,8 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 		return fmt.Errorf("Q8_0 activations: %s rows of %d columns have no repacked form here", w, cols)
 	}
 	nb := cols / 32
-	a.cols, a.rows, a.weight, a.repacked = cols, len(x), w, repacked
-	rb := nb * 34
-	a.ggml = grow(a.ggml, rb*len(x))
-	for t, row := range x {
-		quantizeQ8_0(row[:cols], a.ggml[t*rb:(t+1)*rb])
-	}
+	a.cols, a.rows, a.weight, a.repacked = cols, rows, w, repacked
+	a.ggml = grow(a.ggml, nb*34*rows)
 	a.stride = 0
 	if !hasVNNI || nb < 2 || (!repacked && w != Q4_0 && w != Q8_0) {
 		return nil
@@ -65,7 +72,7 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 	if repacked {
 		a.stride = nb / 4 * groupBytes
 	}
-	if need := a.stride*len(x) + 64; cap(a.packedBuf) < need {
+	if need := a.stride*rows + 64; cap(a.packedBuf) < need {
 		a.packedBuf = make([]byte, need)
 	}
 	buf := a.packedBuf[:cap(a.packedBuf)]
@@ -73,30 +80,39 @@ func (a *Q8Acts) Set(x [][]float32, cols int, w Type, repacked bool) error {
 	if r := int(addrMod64(buf)); r != 0 {
 		off = 64 - r
 	}
-	a.packed = buf[off : off+a.stride*len(x)]
-	if repacked {
-		a.packGroups(bias)
-		return nil
+	a.packed = buf[off : off+a.stride*rows]
+	return nil
+}
+
+// QuantizeRow quantizes activation row t (x, cols values) into both layouts.
+func (a *Q8Acts) QuantizeRow(t int, x []float32) {
+	nb := a.cols / 32
+	rb := nb * 34
+	src := a.ggml[t*rb : (t+1)*rb]
+	quantizeQ8_0(x[:a.cols], src)
+	if a.stride == 0 {
+		return
 	}
-	for t := range x {
-		src := a.ggml[t*rb : (t+1)*rb]
-		dst := a.packed[t*a.stride : (t+1)*a.stride]
-		for p := range nb / 2 {
-			pk := dst[p*pairBytes : (p+1)*pairBytes]
-			for h := range 2 {
-				blk := src[(2*p+h)*34 : (2*p+h+1)*34]
-				copy(pk[32*h:32*h+32], blk[2:])
-				d := math.Float32bits(half(blk))
-				for k := range 8 {
-					q := blk[2+4*k : 6+4*k]
-					s := int32(int8(q[0])) + int32(int8(q[1])) + int32(int8(q[2])) + int32(int8(q[3]))
-					binary.LittleEndian.PutUint32(pk[64+32*h+4*k:], uint32(-bias*s))
-					binary.LittleEndian.PutUint32(pk[128+32*h+4*k:], d)
-				}
+	bias := actBias[a.weight]
+	dst := a.packed[t*a.stride : (t+1)*a.stride]
+	if a.repacked {
+		packGroups(src, dst, bias)
+		return
+	}
+	for p := range nb / 2 {
+		pk := dst[p*pairBytes : (p+1)*pairBytes]
+		for h := range 2 {
+			blk := src[(2*p+h)*34 : (2*p+h+1)*34]
+			copy(pk[32*h:32*h+32], blk[2:])
+			d := math.Float32bits(half(blk))
+			for k := range 8 {
+				q := blk[2+4*k : 6+4*k]
+				s := int32(int8(q[0])) + int32(int8(q[1])) + int32(int8(q[2])) + int32(int8(q[3]))
+				binary.LittleEndian.PutUint32(pk[64+32*h+4*k:], uint32(-bias*s))
+				binary.LittleEndian.PutUint32(pk[128+32*h+4*k:], d)
 			}
 		}
 	}
-	return nil
 }
 
 // HasQ8Dot reports whether rows of type t (repacked by RepackRow or as stored) have a dot product with
@@ -119,26 +135,20 @@ func (a *Q8Acts) RowBytes() int {
 	return a.cols / 32 * 34
 }
 
-// packGroups fills the layout of repacked rows.
-func (a *Q8Acts) packGroups(bias int32) {
-	nb := a.cols / 32
-	rb := nb * 34
-	for t := range a.rows {
-		src := a.ggml[t*rb : (t+1)*rb]
-		dst := a.packed[t*a.stride : (t+1)*a.stride]
-		for g := range nb / 4 {
-			pk := dst[g*groupBytes : (g+1)*groupBytes]
-			for i := range 4 {
-				blk := src[(4*g+i)*34 : (4*g+i+1)*34]
-				copy(pk[32*i:32*i+32], blk[2:])
-				var s int32
-				for _, q := range blk[2:] {
-					s += int32(int8(q))
-				}
-				d := half(blk)
-				binary.LittleEndian.PutUint32(pk[128+4*i:], math.Float32bits(d))
-				binary.LittleEndian.PutUint32(pk[144+4*i:], math.Float32bits(float32(-bias*s)*d))
+// packGroups fills one row of the layout of repacked rows from its ggml blocks.
+func packGroups(src, dst []byte, bias int32) {
+	for g := range len(src) / 34 / 4 {
+		pk := dst[g*groupBytes : (g+1)*groupBytes]
+		for i := range 4 {
+			blk := src[(4*g+i)*34 : (4*g+i+1)*34]
+			copy(pk[32*i:32*i+32], blk[2:])
+			var s int32
+			for _, q := range blk[2:] {
+				s += int32(int8(q))
 			}
+			d := half(blk)
+			binary.LittleEndian.PutUint32(pk[128+4*i:], math.Float32bits(d))
+			binary.LittleEndian.PutUint32(pk[144+4*i:], math.Float32bits(float32(-bias*s)*d))
 		}
 	}
 }
