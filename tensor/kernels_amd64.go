@@ -9,10 +9,12 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// The AVX2 kernels do exactly the float32 operations of the Go code, in the same order and without FMA, so
-// their output is bit-identical (tests compare the two on random rows). The AVX-512 kernels are exact in
-// their integer parts and use FMA for the float accumulation (tests allow for that). Build with -tags
-// noasm, or set GLMTOOL_KERNELS=generic in the environment, to use the Go code alone.
+// Two kinds of kernels. Bit-identical to their Go twins: the Q4_0 quantizer, the fp16 decoder, the AVX2
+// Q4_0/Q8_0 block dots (same float32 steps, same order, no FMA) and every K-quant dot (exact integers,
+// scalar float steps in the Go order). Exact in their integer parts and accumulating in float with FMA:
+// the VNNI Q4_0…Q8_0 kernels, the AVX2 Q4_1/Q5_0/Q5_1 dots and the float kernels; their tests bound the
+// difference against float64 references. Build with -tags noasm, or set GLMTOOL_KERNELS=generic, to use
+// the Go code alone; GLMTOOL_KERNELS=avx2 keeps the AVX2 set only.
 
 // kernelsOff and avx2Only are read once at start-up: the kernel set is chosen per process, never switched.
 var (
