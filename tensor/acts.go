@@ -159,7 +159,18 @@ func (a *Q8Acts) Dot(w []byte, t0 int, out []float32) {
 	nb := a.cols / 32
 	rb := nb * 34
 	if a.stride == 0 {
-		for i := range out {
+		i0 := 0
+		if hasFMA && (a.weight == Q4_0 || a.weight == Q8_0) {
+			gemv4 := gemv4Q4_0AVX2
+			if a.weight == Q8_0 {
+				gemv4 = gemv4Q8_0AVX2
+			}
+			for ; i0+4 <= len(out); i0 += 4 {
+				r := a.ggml[(t0+i0)*rb:]
+				gemv4(&w[0], &r[0], &r[rb], &r[2*rb], &r[3*rb], nb, &out[i0])
+			}
+		}
+		for i := i0; i < len(out); i++ {
 			act := a.ggml[(t0+i)*rb : (t0+i+1)*rb]
 			switch a.weight {
 			case Q4_0:

@@ -213,3 +213,11 @@ func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
 
 //go:noescape
 func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32
+
+// AVX2 four-token Q4_0/Q8_0 kernels over nb blocks (kernels_q4q8_avx2_amd64.s).
+//
+//go:noescape
+func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+
+//go:noescape
+func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)

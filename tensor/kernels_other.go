@@ -124,3 +124,10 @@ func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32 { panic("unreachable: no assemb
 func dotQ4_1Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
+
+func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
+func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	panic("unreachable: no assembly in this build")
+}
