@@ -189,20 +189,7 @@ func TestRepackedDots(t *testing.T) {
 				out := make([]float32, rows-t0)
 				acts.DotRepacked(wr, t0, out)
 				for i, got := range out {
-					af := make([]float32, cols)
-					_ = Dequantize(Q8_0, acts.ggml[(t0+i)*nb*34:(t0+i+1)*nb*34], af)
-					var want, abs float64
-					for b := range nb {
-						var wmax float64
-						for j := 32 * b; j < 32*b+32; j++ {
-							wmax = max(wmax, math.Abs(float64(wf[j])))
-						}
-						for j := 32 * b; j < 32*b+32; j++ {
-							want += float64(wf[j]) * float64(af[j])
-							abs += 4 * wmax * math.Abs(float64(af[j]))
-						}
-					}
-					if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {
+					if want, tol := dequantizedDot(wf, acts.ggml[(t0+i)*nb*34:(t0+i+1)*nb*34]); math.Abs(float64(got)-want) > tol {
 						t.Fatalf("%s cols %d row %d of %d: got %g, want %g ± %g", typ, cols, t0+i, rows, got, want, tol)
 					}
 				}
@@ -243,23 +230,31 @@ func TestQ45FileLayoutDots(t *testing.T) {
 			out := make([]float32, len(x))
 			acts.Dot(w, 0, out)
 			for i, got := range out {
-				af := make([]float32, cols)
-				_ = Dequantize(Q8_0, acts.ggml[i*nb*34:(i+1)*nb*34], af)
-				var want, abs float64
-				for b := range nb {
-					var wmax float64
-					for j := 32 * b; j < 32*b+32; j++ {
-						wmax = max(wmax, math.Abs(float64(wf[j])))
-					}
-					for j := 32 * b; j < 32*b+32; j++ {
-						want += float64(wf[j]) * float64(af[j])
-						abs += 4 * wmax * math.Abs(float64(af[j]))
-					}
-				}
-				if tol := float64(nb+16) * 0x1p-23 * abs; math.Abs(float64(got)-want) > tol {
+				if want, tol := dequantizedDot(wf, acts.ggml[i*nb*34:(i+1)*nb*34]); math.Abs(float64(got)-want) > tol {
 					t.Fatalf("%s cols %d row %d: got %g, want %g ± %g", typ, cols, i, got, want, tol)
 				}
 			}
 		}
 	}
+}
+
+// dequantizedDot is the float64 dot of dequantized weights wf with the Q8_0 activation row act, and the
+// tolerance of kernels that take the weights' offset off in float: (blocks+16)·2^-23 of
+// Σ_j (4·max|w| of j's block)·|a_j|.
+func dequantizedDot(wf []float32, act []byte) (want, tol float64) {
+	nb := len(wf) / 32
+	af := make([]float32, len(wf))
+	_ = Dequantize(Q8_0, act, af)
+	var abs float64
+	for b := range nb {
+		var wmax float64
+		for j := 32 * b; j < 32*b+32; j++ {
+			wmax = max(wmax, math.Abs(float64(wf[j])))
+		}
+		for j := 32 * b; j < 32*b+32; j++ {
+			want += float64(wf[j]) * float64(af[j])
+			abs += 4 * wmax * math.Abs(float64(af[j]))
+		}
+	}
+	return want, float64(nb+16) * 0x1p-23 * abs
 }
