@@ -90,6 +90,7 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 			ws.q8 = make([]byte, rb*len(x))
 		}
 		job.q8, job.q8Row = ws.q8[:rb*len(x)], rb
+		job.chunk = tokenChunk(len(x), rb)
 		for t := range x {
 			_ = tensor.Quantize(act, x[t], job.q8[t*rb:(t+1)*rb])
 		}
@@ -162,7 +163,7 @@ type matmulJob struct {
 }
 
 func (j *matmulJob) runRange(worker, r0, r1 int) {
-	if j.float || j.acts != nil {
+	if j.float || j.acts != nil || j.q8 != nil {
 		j.runTiled(worker, r0, r1)
 		return
 	}
@@ -176,8 +177,6 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 			switch {
 			case w.typ == tensor.F32:
 				s = dotF32(rowData, j.x[t])
-			case j.q8 != nil:
-				s = tensor.DotKQ8_K(w.typ, rowData, j.q8[t*j.q8Row:(t+1)*j.q8Row])
 			default:
 				if !decoded {
 					w.row(r, buf)
@@ -190,7 +189,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 	}
 }
 
-// runTiled is the loop for kernels that take four tokens per pass over a row. Tiles keep each level of
+// runTiled is the loop for kernels that take (up to) four tokens per pass over a row. Tiles keep each level of
 // cache busy with one thing: a chunk of tokens whose activations fit in L2 (j.chunk), a block of rows
 // whose weights fit in L2 beside them (read from memory once per chunk), and four tokens whose
 // activations stay in L1 while the kernel runs over every row of the block.
@@ -211,6 +210,10 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 				for ; r < b1; r++ {
 					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 					switch {
+					case j.q8 != nil: // K-quants: one token per call, the row and the tokens' activations in cache
+						for i := range n {
+							res[i] = tensor.DotKQ8_K(w.typ, rowData, j.q8[(g+i)*j.q8Row:(g+i+1)*j.q8Row])
+						}
 					case j.float:
 						tensor.DotFloatRows(w.typ, rowData, j.x[g:g+n], res[:n])
 					case w.repacked:
