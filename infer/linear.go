@@ -210,9 +210,15 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 				for ; r < b1; r++ {
 					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 					switch {
-					case j.q8 != nil: // K-quants: one token per call, the row and the tokens' activations in cache
+					case j.q8 != nil: // K-quants: four tokens per call where a kernel has them, else one
+						var rows [4][]byte
 						for i := range n {
-							res[i] = tensor.DotKQ8_K(w.typ, rowData, j.q8[(g+i)*j.q8Row:(g+i+1)*j.q8Row])
+							rows[i] = j.q8[(g+i)*j.q8Row : (g+i+1)*j.q8Row]
+						}
+						if n < 4 || !tensor.DotKQ8_K4(w.typ, rowData, &rows, res[:4]) {
+							for i := range n {
+								res[i] = tensor.DotKQ8_K(w.typ, rowData, rows[i])
+							}
 						}
 					case j.float:
 						tensor.DotFloatRows(w.typ, rowData, j.x[g:g+n], res[:n])

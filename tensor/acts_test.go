@@ -148,6 +148,18 @@ func TestQ6KKernelMatchesGo(t *testing.T) {
 				t.Fatalf("trial %d (%d super-blocks): AVX2 kernel %g, Go %g", trial, nb, got, want)
 			}
 		}
+		// Four tokens at once: the first is a, the others random rows of the same length.
+		rows := [4][]byte{a, randomQ8K(rng, nb, false), randomQ8K(rng, nb, trial%2 == 0), randomQ8K(rng, nb, false)}
+		out := make([]float32, 4)
+		if DotKQ8_K4(Q6_K, w, &rows, out) {
+			for i, r := range rows {
+				if want := dotQ6_KQ8_KGo(w, r); math.Float32bits(out[i]) != math.Float32bits(want) {
+					t.Fatalf("trial %d token %d (%d super-blocks): four-token kernel %g, Go %g", trial, i, nb, out[i], want)
+				}
+			}
+		} else if hasAVX512 {
+			t.Fatal("no four-token Q6_K kernel although the CPU has AVX-512")
+		}
 	}
 }
 

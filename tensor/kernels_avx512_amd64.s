@@ -546,3 +546,92 @@ TEXT ·gemv4Q5_0X4VNNI(SB), NOSPLIT, $0-48
 // func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q5_1X4VNNI(SB), NOSPLIT, $0-48
 	GEMVX4(XWQ5_1, 64, INIT5_1)
+
+// ---------------------------------------------------------------------------------------------------------
+// Q6_K · Q8_K for four tokens: the super-block's 6-bit values and spread scales are built once, then each
+// token's activations (rows a0…a3) go through the same integer and float steps as dotQ6_KQ8_KAVX512, so
+// each result is bit-identical to the one-token kernel and to the Go code.
+
+// outL, outH: the values of one 128-value half (temps Z1, Z2, Z5, Z6).
+#define Q6VALS(qloff, qhoff, outL, outH) \
+	VMOVDQU64 qloff(SI), Z1 \
+	VBROADCASTI64X4 qhoff(SI), Z2 \
+	VPANDQ  Z31, Z1, outL \
+	VPSRLW  $4, Z1, outH \
+	VPANDQ  Z31, outH, outH \
+	VPSLLVQ Z29, Z2, Z5 \
+	VPANDQ  Z30, Z5, Z5 \
+	VPSRLVQ Z28, Z2, Z6 \
+	VPANDQ  Z30, Z6, Z6 \
+	VPORQ   Z5, outL, outL \
+	VPORQ   Z6, outH, outH
+
+#define Q6TOKEN(r, xsum) \
+	VPMADDUBSW 4(r), Z3, Z6 \
+	VPMADDWD Z18, Z6, Z8 \
+	VPMADDUBSW 68(r), Z4, Z6 \
+	VPMADDWD Z19, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	VPMADDUBSW 132(r), Z16, Z6 \
+	VPMADDWD Z21, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	VPMADDUBSW 196(r), Z17, Z6 \
+	VPMADDWD Z22, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	VPMADDWD 260(r), Y20, Y9 \
+	VPSLLD  $5, Y9, Y9 \
+	VPSUBD  Z9, Z8, Z8 \
+	VEXTRACTI64X4 $1, Z8, Y9 \
+	VPADDD  Y9, Y8, Y8 \
+	HSUMI8(Y8, X8, X9) \
+	VCVTDQ2PS X8, X8 \
+	VMULSS  0(r), X11, X10 \
+	VMULSS  X10, X8, X8 \
+	VADDSS  X8, xsum, xsum \
+	ADDQ $292, r
+
+// func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+TEXT ·dot4Q6_KQ8_KAVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ a0+8(FP), R8
+	MOVQ a1+16(FP), R9
+	MOVQ a2+24(FP), R10
+	MOVQ a3+32(FP), R11
+	MOVQ nb+40(FP), CX
+	VPBROADCASTB lowNibble<>(SB), Z31
+	VPBROADCASTB bits45<>(SB), Z30
+	VMOVDQU64 q6shl<>(SB), Z29
+	VMOVDQU64 q6shr<>(SB), Z28
+	VMOVDQU64 q6scidx<>+0(SB), Z24
+	VMOVDQU64 q6scidx<>+64(SB), Z25
+	VMOVDQU64 q6scidx<>+128(SB), Z26
+	VMOVDQU64 q6scidx<>+192(SB), Z27
+	VXORPS X12, X12, X12
+	VXORPS X13, X13, X13
+	VXORPS X14, X14, X14
+	VXORPS X15, X15, X15
+q64loop:
+	VPMOVSXBW 192(SI), Y20
+	Q6VALS(0, 128, Z3, Z4)
+	Q6VALS(64, 160, Z16, Z17)
+	VPERMW  Z20, Z24, Z18
+	VPERMW  Z20, Z25, Z19
+	VPERMW  Z20, Z26, Z21
+	VPERMW  Z20, Z27, Z22
+	MOVWLZX 208(SI), AX
+	VMOVD   AX, X11
+	VCVTPH2PS X11, X11
+	Q6TOKEN(R8, X12)
+	Q6TOKEN(R9, X13)
+	Q6TOKEN(R10, X14)
+	Q6TOKEN(R11, X15)
+	ADDQ $210, SI
+	DECQ CX
+	JNZ  q64loop
+	MOVQ out+48(FP), DX
+	VMOVSS X12, 0(DX)
+	VMOVSS X13, 4(DX)
+	VMOVSS X14, 8(DX)
+	VMOVSS X15, 12(DX)
+	VZEROUPPER
+	RET

@@ -73,7 +73,7 @@ func BenchmarkMatVec(b *testing.B) {
 				})
 			}
 			for _, tokens := range []int{1, 4} {
-				if kquant && tokens > 1 {
+				if kquant && tokens > 1 && typ != Q6_K {
 					continue
 				}
 				out := make([]float32, tokens)
@@ -85,6 +85,8 @@ func BenchmarkMatVec(b *testing.B) {
 							switch {
 							case float:
 								DotFloatRows(typ, row, x[:tokens], out)
+							case q8k != nil && tokens == 4:
+								DotKQ8_K4(typ, row, &[4][]byte{q8k, q8k, q8k, q8k}, out)
 							case q8k != nil:
 								out[0] = DotKQ8_K(typ, row, q8k)
 							case repacked:
