@@ -88,12 +88,19 @@ func dotKQ8_KGo(w, a []byte, blockBytes int, five bool) float32 {
 
 // DotKQ8_K4 sets out[i] = DotKQ8_K(t, w, a[i]) for four activation rows, bit for bit the same values,
 // sharing the unpacking of the weights. It returns false, doing nothing, where there is no four-token
-// kernel for t (AVX-512 Q6_K has one).
+// kernel for t (AVX-512 has them for Q4_K and Q6_K).
 func DotKQ8_K4(t Type, w []byte, a *[4][]byte, out []float32) bool {
 	nb := len(a[0]) / 292
-	if !hasAVX512 || t != Q6_K || nb == 0 || len(out) < 4 {
+	if !hasAVX512 || nb == 0 || len(out) < 4 {
 		return false
 	}
-	dot4Q6_KQ8_KAVX512(&w[0], &a[0][0], &a[1][0], &a[2][0], &a[3][0], nb, &out[0])
+	switch t {
+	case Q4_K:
+		dot4Q4_KQ8_KAVX512(&w[0], &a[0][0], &a[1][0], &a[2][0], &a[3][0], nb, &out[0])
+	case Q6_K:
+		dot4Q6_KQ8_KAVX512(&w[0], &a[0][0], &a[1][0], &a[2][0], &a[3][0], nb, &out[0])
+	default:
+		return false
+	}
 	return true
 }

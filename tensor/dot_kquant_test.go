@@ -68,6 +68,15 @@ func TestKQuantDots(t *testing.T) {
 			if got := c.dot(w, a); math.Float32bits(got) != math.Float32bits(ref) {
 				t.Fatalf("%s trial %d (%d super-blocks, kernels %s): %g, Go %g", c.typ, trial, nb, Kernels(), got, ref)
 			}
+			rows := [4][]byte{a, randomQ8K(rng, nb, false), randomQ8K(rng, nb, true), randomQ8K(rng, nb, false)}
+			out := make([]float32, 4)
+			if DotKQ8_K4(c.typ, w, &rows, out) {
+				for i, r := range rows {
+					if want := dotKQ8_KGo(w, r, c.blockBytes, c.five); math.Float32bits(out[i]) != math.Float32bits(want) {
+						t.Fatalf("%s trial %d token %d: four-token kernel %g, Go %g", c.typ, trial, i, out[i], want)
+					}
+				}
+			}
 			if hasAVX2 { // the AVX2 kernel as well, which CPUs without AVX-512 use
 				if got := c.avx2(&w[0], &a[0], nb); math.Float32bits(got) != math.Float32bits(ref) {
 					t.Fatalf("%s trial %d (%d super-blocks): AVX2 kernel %g, Go %g", c.typ, trial, nb, got, ref)

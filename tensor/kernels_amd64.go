@@ -226,3 +226,8 @@ func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 //
 //go:noescape
 func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+
+// dot4Q4_KQ8_KAVX512 is dotQ4_KQ8_KAVX512 for four activation rows at once.
+//
+//go:noescape
+func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)

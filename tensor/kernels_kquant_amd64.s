@@ -199,3 +199,91 @@ q5kloop:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// Q4_K · Q8_K for four tokens: the values, spread scales and mins are built once per super-block, each
+// token then takes the steps of dotQ4_KQ8_KAVX512 (bit-identical results).
+
+// Z5 = [the 32 activation bytes at lo(r) | those at hi(r)].
+#define K4ACTS(r, lo, hi) \
+	VMOVDQU lo(r), Y5 \
+	VINSERTI64X4 $1, hi(r), Z5, Z5
+
+#define K4TOKEN(r, xsum) \
+	K4ACTS(r, 4, 68) \
+	VPMADDUBSW Z5, Z3, Z6 \
+	VPMADDWD Z18, Z6, Z8 \
+	K4ACTS(r, 36, 100) \
+	VPMADDUBSW Z5, Z4, Z6 \
+	VPMADDWD Z19, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	K4ACTS(r, 132, 196) \
+	VPMADDUBSW Z5, Z16, Z6 \
+	VPMADDWD Z21, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	K4ACTS(r, 164, 228) \
+	VPMADDUBSW Z5, Z17, Z6 \
+	VPMADDWD Z22, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	VPMADDWD 260(r), Y28, Y12 \
+	HSUMI8(Y12, X12, X9) \
+	VEXTRACTI64X4 $1, Z8, Y9 \
+	VPADDD  Y9, Y8, Y8 \
+	HSUMI8(Y8, X8, X9) \
+	VCVTDQ2PS X8, X8 \
+	VMULSS  0(r), X10, X1 \
+	VMULSS  X1, X8, X8 \
+	VADDSS  X8, xsum, xsum \
+	VCVTDQ2PS X12, X12 \
+	VMULSS  0(r), X11, X1 \
+	VMULSS  X1, X12, X12 \
+	VSUBSS  X12, xsum, xsum \
+	ADDQ $292, r
+
+// func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+TEXT ·dot4Q4_KQ8_KAVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	KCONSTS
+	MOVQ a0+8(FP), R13
+	MOVQ a1+16(FP), R14
+	MOVQ a2+24(FP), R15 // after the constants: no global data is read from here on
+	MOVQ a3+32(FP), DI
+	MOVQ nb+40(FP), CX
+	VXORPS X0, X0, X0
+	VXORPS X2, X2, X2
+	VXORPS X7, X7, X7
+	VXORPS X13, X13, X13
+k44loop:
+	KSCALES
+	VPERMW  Y15, Y23, Y28
+	VMOVDQU64 16(SI), Z1
+	VPANDQ  Z31, Z1, Z3
+	VPSRLW  $4, Z1, Z4
+	VPANDQ  Z31, Z4, Z4
+	VMOVDQU64 80(SI), Z1
+	VPANDQ  Z31, Z1, Z16
+	VPSRLW  $4, Z1, Z17
+	VPANDQ  Z31, Z17, Z17
+	VPERMW  Z14, Z24, Z18
+	VPERMW  Z14, Z25, Z19
+	VPERMW  Z14, Z26, Z21
+	VPERMW  Z14, Z27, Z22
+	MOVWLZX 0(SI), AX
+	VMOVD   AX, X10
+	VCVTPH2PS X10, X10
+	MOVWLZX 2(SI), AX
+	VMOVD   AX, X11
+	VCVTPH2PS X11, X11
+	K4TOKEN(R13, X0)
+	K4TOKEN(R14, X2)
+	K4TOKEN(R15, X7)
+	K4TOKEN(DI, X13)
+	ADDQ $144, SI
+	DECQ CX
+	JNZ  k44loop
+	MOVQ out+48(FP), DX
+	VMOVSS X0, 0(DX)
+	VMOVSS X2, 4(DX)
+	VMOVSS X7, 8(DX)
+	VMOVSS X13, 12(DX)
+	VZEROUPPER
+	RET
