@@ -127,6 +127,7 @@ GLOBL spread2<>(SB), RODATA|NOPTR, $64
 	VPADDD  Z3, Z8, Z8 \
 	VPADDD  Z4, Z8, Z8
 
+
 // ---------------------------------------------------------------------------------------------------------
 // Q4_0 and Q8_0 weights against packed Q8_0 activations (see acts.go): per block pair, 64 activation bytes,
 // 16 int32 corrections and 16 spread float32 scales (192 bytes). The weights enter VPDPBUSD as unsigned
@@ -203,7 +204,7 @@ GLOBL spread2<>(SB), RODATA|NOPTR, $64
 	VPXORD Z10, Z10, Z10 \
 	VPXORD Z11, Z11, Z11
 
-// func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32
+// func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32 — see "Q6_K · Q8_K" above.
 TEXT ·dotQ6_KQ8_KAVX512(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
