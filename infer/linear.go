@@ -1,9 +1,7 @@
 package infer
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/glmtool/glmtool/gguf"
 	"github.com/glmtool/glmtool/tensor"
@@ -57,10 +55,11 @@ func (w *weight) row(r int, dst []float32) {
 }
 
 // matmul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. As in ggml,
-// Q4_0 and Q8_0 rows meet activations quantized once to Q8_0 (integer block dot products, scaled once per
-// block; with VNNI four tokens share each pass over a row), Q4_K, Q5_K and Q6_K rows meet Q8_K activations, F32 rows are
-// dotted in place and other types are decoded one row at a time into a per-worker buffer. Tokens are taken
-// in chunks whose quantized activations fit in the L2 cache, so a chunk streams each weight row once.
+// Q4_0…Q8_0 rows meet activations quantized once to Q8_0 (integer block dot products, scaled once per
+// block), Q4_K/Q5_K/Q6_K rows meet Q8_K activations, F32/F16/BF16 rows meet the float activations, up to
+// four tokens per pass over a row where a kernel allows; rows without a kernel are decoded one at a time
+// into a per-worker buffer. Tokens are taken in chunks whose activations fit in the L2 cache, so a chunk
+// streams each weight row once.
 func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
 	job := &ws.mm
 	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x)}
@@ -113,7 +112,8 @@ const (
 )
 
 // activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
-// Q8_0 for Q4_0/Q8_0 (and Q4_1/Q5_0/Q5_1 where a kernel exists), Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple of 256), F32 (no quantization) otherwise.
+// Q8_0 for Q4_0/Q8_0 (and Q4_1/Q5_0/Q5_1 where a kernel exists), Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple
+// of 256), F32 (no quantization) otherwise.
 func activationType(w *weight) tensor.Type {
 	switch w.typ {
 	case tensor.Q4_0, tensor.Q8_0:
@@ -157,7 +157,7 @@ type matmulJob struct {
 	out   [][]float32
 	chunk int            // tokens per pass over the rows
 	float bool           // F32/F16/BF16 rows with an assembly kernel (tensor.DotFloatRows)
-	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0/Q8_0 weights
+	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
 	q8    []byte         // Q8_K activation rows of q8Row bytes, for K-quant weights
 	q8Row int
 }
@@ -169,22 +169,10 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 	}
 	w := j.w
 	buf := j.m.scratch[worker][:w.cols]
-	for r := r0; r < r1; r++ {
-		rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
-		decoded := false
+	for r := r0; r < r1; r++ { // no kernel for this type: decode each row once, for every token
+		w.row(r, buf)
 		for t := range j.x {
-			var s float32
-			switch {
-			case w.typ == tensor.F32:
-				s = dotF32(rowData, j.x[t])
-			default:
-				if !decoded {
-					w.row(r, buf)
-					decoded = true
-				}
-				s = tensor.DotF32(buf, j.x[t])
-			}
-			j.store(t, r, s)
+			j.store(t, r, tensor.DotF32(buf, j.x[t]))
 		}
 	}
 }
@@ -203,6 +191,12 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 			b1 := min(r1, b0+rowBlock)
 			for g := t0; g < t1; g += 4 {
 				n := min(4, t1-g)
+				var q8rows [4][]byte // the group's K-quant activation rows
+				if j.q8 != nil {
+					for i := range n {
+						q8rows[i] = j.q8[(g+i)*j.q8Row : (g+i+1)*j.q8Row]
+					}
+				}
 				r := b0
 				if j.float && n == 4 && tensor.HasFloatTile() {
 					r = j.floatTiles(worker, g, b0, b1)
@@ -211,13 +205,9 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 					switch {
 					case j.q8 != nil: // K-quants: four tokens per call where a kernel has them, else one
-						var rows [4][]byte
-						for i := range n {
-							rows[i] = j.q8[(g+i)*j.q8Row : (g+i+1)*j.q8Row]
-						}
-						if n < 4 || !tensor.DotKQ8_K4(w.typ, rowData, &rows, res[:4]) {
+						if n < 4 || !tensor.DotKQ8_K4(w.typ, rowData, &q8rows, res[:4]) {
 							for i := range n {
-								res[i] = tensor.DotKQ8_K(w.typ, rowData, rows[i])
+								res[i] = tensor.DotKQ8_K(w.typ, rowData, q8rows[i])
 							}
 						}
 					case j.float:
@@ -256,19 +246,6 @@ func (j *matmulJob) store(t, r int, s float32) {
 		s += j.bias[r]
 	}
 	j.out[t][r] = s
-}
-
-func dotF32(row []byte, x []float32) float32 {
-	var s0, s1 float32
-	for i := 0; i+1 < len(x); i += 2 {
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:])) * x[i]
-		s1 += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i+4:])) * x[i+1]
-	}
-	if len(x)%2 == 1 {
-		i := len(x) - 1
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:])) * x[i]
-	}
-	return s0 + s1
 }
 
 // floatKernel reports whether w's rows have an assembly dot against float activations.

@@ -23,7 +23,8 @@ type Q8Acts struct {
 	ggml       []byte
 	packed     []byte // 64-byte aligned view of packedBuf
 	packedBuf  []byte
-	stride     int // packed bytes per row
+	stride     int            // packed bytes per row
+	kernel     repackedKernel // for repacked rows: the weight type's kernels, chosen by Reset
 }
 
 const (
@@ -63,6 +64,7 @@ func (a *Q8Acts) Reset(rows, cols int, w Type, repacked bool) error {
 	}
 	nb := cols / 32
 	a.cols, a.rows, a.weight, a.repacked = cols, rows, w, repacked
+	a.kernel = repackedKernels[w]
 	a.ggml = grow(a.ggml, nb*34*rows)
 	a.stride = 0
 	if !hasVNNI || nb < 2 || (!repacked && w != Q4_0 && w != Q8_0) {

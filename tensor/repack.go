@@ -92,7 +92,7 @@ func repackNibbles(src, nib []byte, nb int, lay repackLayout) {
 func (a *Q8Acts) DotRepacked(w []byte, t0 int, out []float32) {
 	nb := a.cols / 32
 	groups := nb / 4
-	k := repackedKernels[a.weight]
+	k := a.kernel
 	sc, vals := &w[0], &w[len(w)-k.weightBytes*groups]
 	gemv4, gemv1 := k.gemv4, k.gemv1
 	i := 0
