@@ -68,6 +68,7 @@ Output types: f32, f16 (default), bf16, or any quantize type (` + quantize.Targe
 			}
 			var rep *convert.Report
 			var err error
+			a.removeStaleTemps(fl.out)
 			if fl.synthetic != "" {
 				rep, err = convert.Synthetic(cmd.Context(), fl.out, convert.SyntheticOptions{Preset: fl.synthetic, Layers: fl.layers,
 					Seed: fl.seed, Tokenizer: fl.tokenizer, Options: opt})

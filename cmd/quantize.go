@@ -105,6 +105,7 @@ func (a *app) runQuantize(cmd *cobra.Command, inPath, outPath string, fl quantiz
 	if err := quantize.Check(inPath, outPath); err != nil {
 		return err
 	}
+	a.removeStaleTemps(outPath)
 	in, err := gguf.Open(inPath)
 	if err != nil {
 		return err

@@ -19,7 +19,8 @@ import (
 
 func (a *app) serveCommand() *cobra.Command {
 	var model, addr, apiKey, device, kvType string
-	var ctxSize, parallel, queue, threads int
+	var ctxSize, parallel, queue, threads, maxConns int
+	var bodyTimeout, idleTimeout time.Duration
 	var useMmap bool
 	var maxBody int64
 	c := &cobra.Command{
@@ -44,6 +45,12 @@ goes to stderr.`,
 			if parallel < 1 || queue < 0 || threads < 1 {
 				return usagef("--parallel and --threads must be at least 1, --queue at least 0")
 			}
+			if maxConns < parallel+queue {
+				return usagef("--max-connections %d must be at least --parallel + --queue (%d)", maxConns, parallel+queue)
+			}
+			if bodyTimeout <= 0 || idleTimeout <= 0 {
+				return usagef("--body-timeout and --idle-timeout must be positive durations (e.g. 30s)")
+			}
 			kv, err := parseKVType(kvType)
 			if err != nil {
 				return err
@@ -59,7 +66,7 @@ goes to stderr.`,
 			}
 			logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
 			srv, err := serve.New(serve.Config{Model: m, Name: strings.TrimSuffix(filepath.Base(model), ".gguf"), Ctx: n, Parallel: parallel,
-				Queue: queue, APIKey: apiKey, MaxBody: maxBody, KV: kv, Logger: logger})
+				Queue: queue, APIKey: apiKey, MaxBody: maxBody, KV: kv, Logger: logger, BodyTimeout: bodyTimeout})
 			if err != nil {
 				return err
 			}
@@ -67,7 +74,8 @@ goes to stderr.`,
 			if err != nil {
 				return err
 			}
-			return a.serveUntilDone(cmd.Context(), ln, srv, logger)
+			a.warnIfExposed(ln.Addr(), apiKey)
+			return a.serveUntilDone(cmd.Context(), serve.LimitListener(ln, maxConns), srv.HTTPServer(idleTimeout), logger)
 		},
 	}
 	f := c.Flags()
@@ -82,12 +90,14 @@ goes to stderr.`,
 	f.BoolVar(&useMmap, "mmap", false, mmapUsage)
 	f.StringVar(&kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.Int64Var(&maxBody, "max-body", 8<<20, "request body limit in bytes (413 above)")
+	f.IntVar(&maxConns, "max-connections", 256, "connections served at once; more wait in the kernel's queue")
+	f.DurationVar(&bodyTimeout, "body-timeout", 30*time.Second, "time a client may take to send a request body (408 after)")
+	f.DurationVar(&idleTimeout, "idle-timeout", 60*time.Second, "close keep-alive connections idle this long")
 	return c
 }
 
 // serveUntilDone serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down gracefully.
-func (a *app) serveUntilDone(ctx context.Context, ln net.Listener, srv *serve.Server, logger *slog.Logger) error {
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+func (a *app) serveUntilDone(ctx context.Context, ln net.Listener, hs *http.Server, logger *slog.Logger) error {
 	fmt.Fprintf(a.stderr, "glmtool serve: listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -106,4 +116,17 @@ func (a *app) serveUntilDone(ctx context.Context, ln net.Listener, srv *serve.Se
 		return err
 	}
 	return nil
+}
+
+// warnIfExposed warns when the server can be reached from other machines and asks for no key.
+func (a *app) warnIfExposed(addr net.Addr, apiKey string) {
+	if apiKey == "" && !isLoopback(addr) {
+		fmt.Fprintf(a.stderr, "glmtool serve: warning: listening on %s, reachable from other machines, without --api-key: anyone who can connect can use the model\n", addr)
+	}
+}
+
+// isLoopback reports whether addr can be reached only from this machine.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

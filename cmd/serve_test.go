@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -52,5 +53,29 @@ func TestServeCommand(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"msg":"request"`) || !strings.Contains(out.String(), `"status":200`) {
 		t.Errorf("no request log lines: %s", out.String())
+	}
+}
+
+// TestServeWarnsWhenExposed: a server reachable from other machines without --api-key says so on stderr;
+// loopback, or a key, is quiet.
+func TestServeWarnsWhenExposed(t *testing.T) {
+	cases := []struct {
+		addr net.Addr
+		key  string
+		warn bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "", true},
+		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 8080}, "", true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "secret", false},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "", false},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, "", false},
+	}
+	for _, c := range cases {
+		var out strings.Builder
+		a := &app{stdout: &out, stderr: &out}
+		a.warnIfExposed(c.addr, c.key)
+		if got := strings.Contains(out.String(), "warning: listening on"); got != c.warn {
+			t.Errorf("%v with key %q: warned %v, want %v (%q)", c.addr, c.key, got, c.warn, out.String())
+		}
 	}
 }

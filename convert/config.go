@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/internal/jsonerr"
 )
 
 // maxConfigBytes bounds config.json and tokenizer_config.json (real ones are a few kilobytes).
@@ -58,7 +59,7 @@ func readJSONFile(path string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %s", path, jsonerr.Describe(err))
 	}
 	return nil
 }

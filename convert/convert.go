@@ -57,6 +57,9 @@ type jobTensor struct {
 // Checkpoint converts the Hugging Face model folder dir into a GGUF file at out.
 func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, error) {
 	start := time.Now()
+	if err := refuseInputAsOutput(dir, out); err != nil {
+		return nil, fmt.Errorf("convert %s: %w", dir, err)
+	}
 	cfg, err := readConfig(dir)
 	if err != nil {
 		return nil, fmt.Errorf("convert %s: %w", dir, err)
@@ -214,7 +217,9 @@ func (j *job) write(ctx context.Context, out string, p arch.Params, vocab *Vocab
 	)
 	p.Write(meta, target.FileType)
 	meta.Set(arch.KeyQuantizationVersion, gguf.Uint32(quantize.QuantizationVersion))
-	vocab.Write(meta)
+	if vocab != nil {
+		vocab.Write(meta)
+	}
 
 	var total, done int64
 	for _, t := range j.tensors {

@@ -95,7 +95,7 @@ func TestConvertErrors(t *testing.T) {
 			dir := linkFixture(t, "chatglm3-6b-tiny")
 			replaceFile(t, dir, "model-00002-of-00002.safetensors", truncated(t, dir, "model-00002-of-00002.safetensors", 0.7))
 			return dir
-		}, "shard model-00002-of-00002.safetensors: safetensors: metadata incomplete buffer"},
+		}, "shard model-00002-of-00002.safetensors: safetensors header: tensor \"transformer.output_layer.weight\": data_offsets [111168, 6353472] run past the 4446962-byte data area"},
 		{"truncated bin shard", func(t *testing.T) string {
 			dir := linkFixture(t, "chatglm2-6b-tiny")
 			replaceFile(t, dir, "pytorch_model-00001-of-00002.bin", truncated(t, dir, "pytorch_model-00001-of-00002.bin", 0.6))
@@ -116,6 +116,11 @@ func TestConvertErrors(t *testing.T) {
 			editConfig(t, dir, func(c map[string]any) { c["padded_vocab_size"] = 64000 })
 			return dir
 		}, "tokenizer tokenizer.model: 64794 tokens (64789 pieces + 5 special) do not fit the 64000 rows of the embedding in config.json"},
+		{"config value of the wrong type", func(t *testing.T) string {
+			dir := linkFixture(t, "chatglm3-6b-tiny")
+			editConfig(t, dir, func(c map[string]any) { c["hidden_size"] = "4096" })
+			return dir
+		}, `config.json: hidden_size: got a JSON string, want an integer`},
 		{"unknown model type", func(t *testing.T) string {
 			dir := linkFixture(t, "chatglm3-6b-tiny")
 			editConfig(t, dir, func(c map[string]any) { c["model_type"] = "llama" })

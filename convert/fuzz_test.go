@@ -37,7 +37,7 @@ func FuzzPickle(f *testing.F) {
 	f.Add([]byte("\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94K\x01u."))
 	f.Add([]byte("\x80\x02X\xff\xff\xff\x7f."))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		clean, err := sanitizePickle(data)
+		clean, err := sanitizePickle(data, pickleOpBudget(len(data)/64))
 		if err != nil {
 			return
 		}
@@ -95,6 +95,46 @@ func FuzzSafetensors(f *testing.F) {
 			if int64(len(ts.Bytes())) != ts.Elements()*ts.DType.Size() {
 				t.Fatalf("tensor %s: %d bytes for %d elements", ts.Name, len(ts.Bytes()), ts.Elements())
 			}
+		}
+	})
+}
+
+// FuzzHFConfig feeds arbitrary bytes as config.json, tokenizer_config.json and the weight index of a
+// folder: detection, hyper-parameters, eos ids and the index reader may refuse them, never panic or
+// accept hyper-parameters out of range.
+func FuzzHFConfig(f *testing.F) {
+	f.Add([]byte(`{"model_type":"chatglm","_name_or_path":"THUDM/chatglm3-6b","hidden_size":64,"num_layers":2,` +
+		`"num_attention_heads":4,"kv_channels":16,"multi_query_group_num":2,"multi_query_attention":true,"ffn_hidden_size":128,` +
+		`"padded_vocab_size":65024,"seq_length":8192,"layernorm_epsilon":1e-5,"eos_token_id":2}`))
+	f.Add([]byte(`{"model_type":"chatglm","position_encoding_2d":true,"hidden_size":64,"num_layers":1,"num_attention_heads":4,` +
+		`"inner_hidden_size":256,"vocab_size":130528,"max_sequence_length":2048,"eos_token_id":[130005,1],"rope_ratio":500}`))
+	f.Add([]byte(`{"weight_map":{"a.weight":"model-00001-of-00002.safetensors","b":"../x"}}`))
+	f.Add([]byte(`{"tokenizer_class":"ChatGLM4Tokenizer","name_or_path":"THUDM/glm-4-9b-chat"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		for _, name := range []string{"config.json", "tokenizer_config.json", "model.safetensors.index.json"} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if w, err := OpenWeights(dir); err == nil {
+			_ = w.Close()
+		}
+		cfg, err := readConfig(dir)
+		if err != nil {
+			return
+		}
+		_, _ = cfg.eosIDs()
+		fam, err := detectFamily(dir, cfg, "")
+		if err != nil {
+			return
+		}
+		p, err := cfg.params(fam)
+		if err != nil {
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("params accepted from config.json fail validation: %v", err)
 		}
 	})
 }

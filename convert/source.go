@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/glmtool/glmtool/internal/jsonerr"
 	"github.com/glmtool/glmtool/internal/mmap"
 	"github.com/glmtool/glmtool/tensor"
 )
@@ -169,7 +170,7 @@ func (c *Weights) loadIndexed(indexPath string) error {
 	}
 	var idx weightIndex
 	if err := json.Unmarshal(raw, &idx); err != nil {
-		return fmt.Errorf("%s: %w", indexPath, err)
+		return fmt.Errorf("%s: %s", indexPath, jsonerr.Describe(err))
 	}
 	if len(idx.WeightMap) == 0 {
 		return fmt.Errorf("%s: weight_map is empty", indexPath)

@@ -41,6 +41,9 @@ type SyntheticOptions struct {
 	Layers    int    // 0: the preset's
 	Seed      uint64 // weights are a pure function of the seed
 	Tokenizer string // a real tokenizer file; empty: a synthetic vocabulary of the real size and ids
+	// NoVocab leaves the tokenizer out (a file driven by token ids), which SyntheticShape needs for shapes
+	// too small to hold the real special ids.
+	NoVocab bool
 	Options
 }
 
@@ -67,6 +70,12 @@ func Synthetic(ctx context.Context, out string, opt SyntheticOptions) (*Report, 
 	return rep, nil
 }
 
+// SyntheticShape writes a random-weight model of any valid shape p, such as the tiny ones tests and fuzz
+// seeds use (opt.Preset is ignored but names the file).
+func SyntheticShape(ctx context.Context, out string, p arch.Params, opt SyntheticOptions) (*Report, error) {
+	return syntheticModel(ctx, out, p, opt)
+}
+
 // syntheticModel writes a random-weight model of any shape p.
 func syntheticModel(ctx context.Context, out string, p arch.Params, opt SyntheticOptions) (*Report, error) {
 	if err := p.Validate(); err != nil {
@@ -74,7 +83,9 @@ func syntheticModel(ctx context.Context, out string, p arch.Params, opt Syntheti
 	}
 	var vocab *Vocab
 	var err error
-	if opt.Tokenizer != "" {
+	if opt.NoVocab {
+		// hyper-parameters and weights only
+	} else if opt.Tokenizer != "" {
 		vocab, err = LoadVocab(opt.Tokenizer, p.Family, p.Vocab, nil)
 	} else {
 		vocab = syntheticVocab(p)

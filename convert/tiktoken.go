@@ -63,40 +63,77 @@ func bytesToGPT2(b []byte, table *[256]rune) string {
 	return string(out)
 }
 
+// Bounds on the merge list derived from a tiktoken file. GLM-4's 151,329 tokens give 318,088 merges (2.1
+// per token) of 2.7 MB (2.6 bytes per token byte); a vocabulary built to need many more (every prefix of a
+// long run of one letter is a token: merges grow with the square of the token length, their text with
+// the cube) is refused rather than written into a multi-gigabyte GGUF.
+const (
+	maxMergesPerToken    = 8
+	maxMergeBytesPerByte = 32
+)
+
 // bpeMerges derives a merge list from tiktoken ranks the way transformers' TikTokenConverter does for
 // tokenizer.json (which is what llama.cpp reads for GLM-4): every split of a token into two tokens gives a
 // merge, ordered by the rank of the result, then of the left and right parts. Some GLM-4 tokens cannot be
 // reached by merging lower ranks (tiktoken finds them by whole-piece lookup); this rule still gives them
 // merges, where the single-path reconstruction llama.cpp uses for other tiktoken models would fail.
+//
+// The splits of each token are found with rolling hashes of its prefixes and suffixes, so the work is
+// linear in the file's size plus the size of the merges found, and those are bounded (see above).
 func bpeMerges(tokens [][]byte) ([]string, error) {
-	ranks := make(map[string]int, len(tokens))
-	for i, t := range tokens {
-		if _, dup := ranks[string(t)]; dup {
-			return nil, fmt.Errorf("token %d (%q) appears twice", i, t)
-		}
-		ranks[string(t)] = i
+	idx := newTokenIndex(tokens)
+	if err := idx.err; err != nil {
+		return nil, err
 	}
+	totalBytes := 0
+	for _, t := range tokens {
+		totalBytes += len(t)
+	}
+	maxMerges := maxMergesPerToken*len(tokens) + 1024
+	maxBytes := maxMergeBytesPerByte*totalBytes + 1<<20
 	table := byteToUnicode()
 	type merge struct{ l, r, rank int }
 	var all []merge
+	mergeBytes := 0
+	prefix := make([]uint64, 0, 64)
 	for rank, tok := range tokens {
-		var local []merge
+		prefix = idx.prefixHashes(tok, prefix[:0])
+		whole := prefix[len(tok)]
 		for i := 1; i < len(tok); i++ {
-			l, okL := ranks[string(tok[:i])]
-			r, okR := ranks[string(tok[i:])]
-			if okL && okR {
-				local = append(local, merge{l, r, rank})
+			l, okL := idx.candidate(prefix[i], tok[:i])
+			if !okL {
+				continue
+			}
+			r, okR := idx.candidate(idx.suffixHash(whole, prefix[i], len(tok)-i), tok[i:])
+			if !okR {
+				continue
+			}
+			if l, okL = idx.confirm(l, tok[:i]); !okL {
+				continue
+			}
+			if r, okR = idx.confirm(r, tok[i:]); !okR {
+				continue
+			}
+			all = append(all, merge{l, r, rank})
+			mergeBytes += 2*len(tok) + 1 // GPT-2 text takes up to two bytes per byte
+			if len(all) > maxMerges || mergeBytes > maxBytes {
+				return nil, fmt.Errorf("the %d tokens (%d bytes) would need more than %d merges or %d bytes of merge text: "+
+					"not a real BPE vocabulary (a real one needs about %d per token)", len(tokens), totalBytes, maxMerges, maxBytes, 2)
 			}
 		}
-		sort.Slice(local, func(a, b int) bool {
-			if local[a].l != local[b].l {
-				return local[a].l < local[b].l
-			}
-			return local[a].r < local[b].r
-		})
-		all = append(all, local...)
 	}
-	sort.SliceStable(all, func(a, b int) bool { return all[a].rank < all[b].rank })
+	// Within one rank the splits were found in order of the left part's length; the merge list wants them
+	// by the ranks of the parts.
+	sort.Slice(all, func(a, b int) bool {
+		x, y := all[a], all[b]
+		if x.rank != y.rank {
+			return x.rank < y.rank
+		}
+		if x.l != y.l {
+			return x.l < y.l
+		}
+		return x.r < y.r
+	})
 	merges := make([]string, len(all))
 	for i, m := range all {
 		merges[i] = bytesToGPT2(tokens[m.l], &table) + " " + bytesToGPT2(tokens[m.r], &table)

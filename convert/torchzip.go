@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"path"
 	"strings"
@@ -66,6 +67,9 @@ func (rebuildTensor) Call(args ...any) (any, error) {
 		}
 		if shape[i] > 1 && stride[i] != want {
 			return nil, fmt.Errorf("tensor of shape %v has strides %v: only contiguous tensors are supported", shape, stride)
+		}
+		if shape[i] > 0 && want > math.MaxInt64/shape[i] {
+			return nil, fmt.Errorf("_rebuild_tensor_v2: shape %v has more than 2^63 elements", shape)
 		}
 		want *= shape[i]
 	}
@@ -146,7 +150,7 @@ func readTorchZip(name string, m *mmap.Map) (tensors []*SourceTensor, err error)
 	if err != nil {
 		return nil, fmt.Errorf("data.pkl: %w", err)
 	}
-	clean, err := sanitizePickle(raw)
+	clean, err := sanitizePickle(raw, pickleOpBudget(len(zr.File)))
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,17 @@ type chatRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	Tools []tool `json:"tools"`
+	Tools          []tool          `json:"tools"`
+	N              *int            `json:"n"`
+	ResponseFormat *responseFormat `json:"response_format"`
+}
+
+type responseFormat struct {
+	Type string `json:"type"`
+}
+
+func (r *chatRequest) sampling(maxTokens *int) sampling {
+	return sampling{temperature: r.Temperature, topP: r.TopP, maxTokens: maxTokens, n: r.N, format: r.ResponseFormat}
 }
 
 type completionRequest struct {
@@ -31,6 +41,35 @@ type completionRequest struct {
 	Stop        json.RawMessage `json:"stop"`
 	Seed        *uint64         `json:"seed"`
 	Stream      bool            `json:"stream"`
+	N           *int            `json:"n"`
+}
+
+func (r *completionRequest) sampling() sampling {
+	return sampling{temperature: r.Temperature, topP: r.TopP, maxTokens: r.MaxTokens, n: r.N}
+}
+
+// sampling holds the request fields that are checked against their ranges before any work is done.
+type sampling struct {
+	temperature, topP *float32
+	maxTokens, n      *int
+	format            *responseFormat
+}
+
+// validate names the first field outside its range (OpenAI's documented ones).
+func (p sampling) validate() error {
+	switch {
+	case p.temperature != nil && !(*p.temperature >= 0 && *p.temperature <= 2):
+		return fmt.Errorf("temperature must be between 0 and 2, got %v", *p.temperature)
+	case p.topP != nil && !(*p.topP > 0 && *p.topP <= 1):
+		return fmt.Errorf("top_p must be greater than 0 and at most 1, got %v", *p.topP)
+	case p.maxTokens != nil && *p.maxTokens < 1:
+		return fmt.Errorf("max_tokens must be at least 1, got %d (leave it out to fill the context)", *p.maxTokens)
+	case p.n != nil && *p.n != 1:
+		return fmt.Errorf("n must be 1, got %d: this server returns one choice per request", *p.n)
+	case p.format != nil && p.format.Type != "text":
+		return fmt.Errorf("response_format type %q is not supported (only \"text\": constrained output is not implemented)", p.format.Type)
+	}
+	return nil
 }
 
 type chatMessage struct {

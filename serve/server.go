@@ -2,17 +2,21 @@ package serve
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/glmtool/glmtool/infer"
+	"github.com/glmtool/glmtool/internal/jsonerr"
 	"github.com/glmtool/glmtool/tokenizer"
 )
 
@@ -27,6 +31,9 @@ type Config struct {
 	MaxBody  int64  // request body limit in bytes
 	KV       infer.KVType
 	Logger   *slog.Logger
+	// BodyTimeout bounds the time a client may take to send its request body (default 30 s), so that
+	// clients trickling bodies cannot hold connections and memory; 408 after it.
+	BodyTimeout time.Duration
 }
 
 // Server answers the OpenAI-compatible endpoints.
@@ -36,6 +43,9 @@ type Server struct {
 	waiting atomic.Int64
 	nextID  atomic.Int64
 	created int64
+	// encoders bounds the prompts being tokenized at once: encoding happens before a request waits for a
+	// slot, so without it many large prompts would all be encoded (and held) concurrently.
+	encoders chan struct{}
 }
 
 // New allocates the slots' KV caches.
@@ -50,7 +60,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, slots: make(chan *infer.Session, cfg.Parallel), created: time.Now().Unix()}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 30 * time.Second
+	}
+	s := &Server{cfg: cfg, slots: make(chan *infer.Session, cfg.Parallel), created: time.Now().Unix(),
+		encoders: make(chan struct{}, max(2, cfg.Parallel))}
 	for range cfg.Parallel {
 		sess, err := cfg.Model.NewSession(cfg.Ctx, cfg.KV)
 		if err != nil {
@@ -89,6 +103,9 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the connection (for the body's read deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
@@ -110,13 +127,21 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"prompt_tokens", tokens[0], "completion_tokens", tokens[1], "duration_ms", time.Since(start).Milliseconds())
 		}()
-		if s.cfg.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+s.cfg.APIKey {
+		// /health answers without the key, so that load balancers and scripts can probe a locked server.
+		if s.cfg.APIKey != "" && !(r.Method == http.MethodGet && r.URL.Path == "/health") && !s.authorized(r) {
 			writeError(sw, http.StatusUnauthorized, "invalid_api_key", "missing or wrong API key (Authorization: Bearer KEY)")
 			return
 		}
 		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), tokensKey{}, &tokens)))
 	})
+}
+
+// authorized compares the bearer token in constant time, so that response timing tells nothing about
+// how much of a guessed key is right.
+func (s *Server) authorized(r *http.Request) bool {
+	want := []byte("Bearer " + s.cfg.APIKey)
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -144,19 +169,60 @@ func badRequest(w http.ResponseWriter, err error) bool {
 	return err != nil
 }
 
-// decode reads a JSON body, mapping a too-large body to 413 and bad JSON to 400.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	err := json.NewDecoder(r.Body).Decode(v)
+// decode reads exactly one JSON object from the body within the body timeout, mapping a too-large body
+// to 413, a body not sent in time to 408, and bad JSON or trailing data to 400 (with messages that name
+// the field, not Go's types).
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	err := jsonerr.DecodeOne(json.NewDecoder(r.Body), v)
+	if err == nil {
+		// Cleared at once: the server's background read (which notices a client leaving) runs under it.
+		_ = rc.SetReadDeadline(time.Time{})
+	} else {
+		// Otherwise net/http would read out the rest of a bad body before answering, and a trickling
+		// client could hold the connection that way: answer, and close.
+		w.Header().Set("Connection", "close")
+	}
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(w, http.StatusRequestTimeout, "invalid_request_error", fmt.Sprintf("the request body was not received within %v", s.cfg.BodyTimeout))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "the request body is empty; want a JSON object")
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "malformed JSON: "+err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_request_error", jsonerr.Describe(err))
 	default:
 		return true
 	}
 	return false
+}
+
+// encodePrompt tokenizes a prompt with room for at least one generated token, at most len(encoders) at a
+// time, stopping early when the client leaves or the prompt cannot fit. ok is false when an answer has
+// been written (or the client is gone).
+func (s *Server) encodePrompt(w http.ResponseWriter, r *http.Request, encode func(ctx context.Context, limit int) ([]int32, error)) (ids []int32, ok bool) {
+	select {
+	case s.encoders <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, false
+	}
+	defer func() { <-s.encoders }()
+	ids, err := encode(r.Context(), s.cfg.Ctx-1)
+	var tooLong *tokenizer.TooLongError
+	switch {
+	case errors.As(err, &tooLong):
+		writeError(w, http.StatusBadRequest, "context_length_exceeded",
+			fmt.Sprintf("the prompt is longer than %d tokens: the context holds %d (and the reply needs at least 1)", s.cfg.Ctx-1, s.cfg.Ctx))
+		return nil, false
+	case r.Context().Err() != nil:
+		return nil, false // the client went away
+	case badRequest(w, err):
+		return nil, false
+	}
+	return ids, true
 }
 
 // job is one generation request, whatever its endpoint.
@@ -184,11 +250,18 @@ func (s *Server) checkModel(w http.ResponseWriter, name string) bool {
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
-	if !decode(w, r, &req) || !s.checkModel(w, req.Model) {
+	if !s.decode(w, r, &req) || !s.checkModel(w, req.Model) {
 		return
 	}
 	if len(req.Messages) == 0 {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "messages is empty")
+		return
+	}
+	maxTok := req.MaxTokens
+	if req.MaxCompletionTokens != nil {
+		maxTok = req.MaxCompletionTokens
+	}
+	if badRequest(w, req.sampling(maxTok).validate()) {
 		return
 	}
 	tok := s.cfg.Model.Tok
@@ -196,17 +269,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if badRequest(w, err) {
 		return
 	}
-	ids, err := tok.ChatPrompt(msgs)
-	if badRequest(w, err) {
-		return
-	}
 	stop, err := stops(req.Stop)
 	if badRequest(w, err) {
 		return
 	}
-	maxTok := req.MaxTokens
-	if req.MaxCompletionTokens != nil {
-		maxTok = req.MaxCompletionTokens
+	ids, ok := s.encodePrompt(w, r, func(ctx context.Context, limit int) ([]int32, error) {
+		return tok.ChatPromptContext(ctx, msgs, limit)
+	})
+	if !ok {
+		return
 	}
 	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: maxTok, stop: stop,
 		seed: req.Seed, stream: req.Stream, usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, tools: len(req.Tools) > 0, chat: true})
@@ -214,7 +285,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 	var req completionRequest
-	if !decode(w, r, &req) || !s.checkModel(w, req.Model) {
+	if !s.decode(w, r, &req) || !s.checkModel(w, req.Model) {
+		return
+	}
+	if badRequest(w, req.sampling().validate()) {
 		return
 	}
 	var prompt string
@@ -222,12 +296,14 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "prompt must be a string")
 		return
 	}
-	ids, err := s.cfg.Model.Tok.EncodeWithSpecials(prompt)
+	stop, err := stops(req.Stop)
 	if badRequest(w, err) {
 		return
 	}
-	stop, err := stops(req.Stop)
-	if badRequest(w, err) {
+	ids, ok := s.encodePrompt(w, r, func(ctx context.Context, limit int) ([]int32, error) {
+		return s.cfg.Model.Tok.EncodeWithSpecialsContext(ctx, prompt, limit)
+	})
+	if !ok {
 		return
 	}
 	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: req.MaxTokens,
@@ -285,9 +361,10 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	} else {
 		opt.Seed = uint64(time.Now().UnixNano())
 	}
-	maxTokens := 0
+	// Every request is capped at the context: without max_tokens, the reply may fill what is left of it.
+	maxTokens := s.cfg.Ctx - len(j.prompt)
 	if j.maxTokens != nil {
-		maxTokens = *j.maxTokens
+		maxTokens = min(maxTokens, *j.maxTokens)
 	}
 	out := newOutput(s, w, j)
 	dec := s.cfg.Model.Tok.NewDecoder()

@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"container/heap"
+	"context"
 	"fmt"
 
 	"github.com/glmtool/glmtool/arch"
@@ -57,56 +59,109 @@ func newBPE(tokens []string, types []int32) (*bpeModel, [][]byte, error) {
 	return m, out, nil
 }
 
-func (m *bpeModel) encode(text string) []int32 {
+// encode appends the ids of text to ids, piece by piece. Every cancelCheckBytes of input it checks ctx,
+// and it stops once more than limit ids exist (limit ≤ 0: no limit), so a caller that can only use
+// limit tokens never pays for encoding the rest.
+func (m *bpeModel) encode(ctx context.Context, text string, limit int) ([]int32, error) {
 	var ids []int32
-	for _, piece := range pretokenize(text) {
-		ids = m.appendPiece(ids, []byte(piece))
+	rs := []rune(text)
+	since := 0
+	for i := 0; i < len(rs); {
+		n := matchAt(rs, i)
+		piece := []byte(string(rs[i : i+n]))
+		ids = m.appendPiece(ids, piece)
+		i += n
+		if limit > 0 && len(ids) > limit {
+			return ids, &TooLongError{Limit: limit}
+		}
+		if since += len(piece); since >= cancelCheckBytes {
+			since = 0
+			if err := ctx.Err(); err != nil {
+				return ids, err
+			}
+		}
 	}
-	return ids
+	return ids, nil
 }
 
-// appendPiece is tiktoken's byte_pair_encode with its whole-piece shortcut.
+// appendPiece is tiktoken's byte_pair_encode with its whole-piece shortcut: starting from single bytes,
+// it merges the adjacent pair whose concatenation has the lowest rank (the leftmost on ties) until no
+// pair is a token. The pairs wait in a heap and the parts form a linked list, so a piece of n bytes costs
+// O(n log n) rather than the O(n²) of rescanning every pair after each merge.
 func (m *bpeModel) appendPiece(ids []int32, piece []byte) []int32 {
 	if id, ok := m.ranks[string(piece)]; ok {
 		return append(ids, id)
 	}
-	// parts[i] is the start of part i; part i spans parts[i]..parts[i+1].
-	parts := make([]int, len(piece)+1)
-	for i := range parts {
-		parts[i] = i
+	n := len(piece)
+	// A part is named by its first byte; next[i] is where the part starting at i ends.
+	next := make([]int32, n)
+	for i := range next {
+		next[i] = int32(i + 1)
 	}
-	rank := func(i int) int32 { // rank of merging parts i and i+1, or -1
-		if i+2 >= len(parts) {
-			return -1
-		}
-		if r, ok := m.ranks[string(piece[parts[i]:parts[i+2]])]; ok {
-			return r
-		}
-		return -1
+	var pairs pairHeap
+	for i := range int32(n - 1) {
+		m.pushPair(&pairs, piece, next, i)
 	}
-	ranks := make([]int32, len(parts)-1)
-	for i := range ranks {
-		ranks[i] = rank(i)
+	prev := make([]int32, n)
+	for i := range prev {
+		prev[i] = int32(i - 1)
 	}
-	for len(parts) > 2 {
-		best := -1
-		for i := 0; i < len(ranks)-1; i++ {
-			if ranks[i] >= 0 && (best < 0 || ranks[i] < ranks[best]) {
-				best = i
-			}
+	for pairs.Len() > 0 {
+		p := heap.Pop(&pairs).(bpePair)
+		// Stale entries (a part merged away, or grown since the pair was pushed) are skipped.
+		j := next[p.left]
+		if prev[p.left] == -2 || int(j) >= n || next[j] != p.end {
+			continue
 		}
-		if best < 0 {
-			break
+		next[p.left] = p.end
+		prev[j] = -2 // merged into p.left
+		if int(p.end) < n {
+			prev[p.end] = p.left
 		}
-		parts = append(parts[:best+1], parts[best+2:]...)
-		ranks = append(ranks[:best+1], ranks[best+2:]...)
-		ranks[best] = rank(best)
-		if best > 0 {
-			ranks[best-1] = rank(best - 1)
+		if l := prev[p.left]; l >= 0 {
+			m.pushPair(&pairs, piece, next, l)
 		}
+		m.pushPair(&pairs, piece, next, p.left)
 	}
-	for i := 0; i+1 < len(parts); i++ {
-		ids = append(ids, m.ranks[string(piece[parts[i]:parts[i+1]])])
+	for i := int32(0); int(i) < n; i = next[i] {
+		ids = append(ids, m.ranks[string(piece[i:next[i]])])
 	}
 	return ids
+}
+
+// pushPair adds the pair of the part at i and the part after it when their concatenation is a token.
+func (m *bpeModel) pushPair(pairs *pairHeap, piece []byte, next []int32, i int32) {
+	j := next[i]
+	if int(j) >= len(piece) {
+		return
+	}
+	end := next[j]
+	if r, ok := m.ranks[string(piece[i:end])]; ok {
+		heap.Push(pairs, bpePair{rank: r, left: i, end: end})
+	}
+}
+
+// bpePair is a candidate merge of the part starting at left with the one after it, ending at end.
+type bpePair struct {
+	rank      int32
+	left, end int32
+}
+
+// pairHeap orders candidate merges by rank, then position: tiktoken's lowest rank, leftmost first.
+type pairHeap []bpePair
+
+func (h pairHeap) Len() int { return len(h) }
+func (h pairHeap) Less(a, b int) bool {
+	if h[a].rank != h[b].rank {
+		return h[a].rank < h[b].rank
+	}
+	return h[a].left < h[b].left
+}
+func (h pairHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *pairHeap) Push(x any)   { *h = append(*h, x.(bpePair)) }
+func (h *pairHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

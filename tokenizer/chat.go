@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -60,6 +62,12 @@ func (t *Tokenizer) specials(names []string) ([]int32, error) {
 // EncodeWithSpecials is the reference tokenizers' encode(text): the family's prefix or suffix around the
 // plain encoding.
 func (t *Tokenizer) EncodeWithSpecials(text string) ([]int32, error) {
+	return t.EncodeWithSpecialsContext(context.Background(), text, 0)
+}
+
+// EncodeWithSpecialsContext is EncodeWithSpecials under EncodeContext's rules: it stops when ctx is done
+// or once the result is known to exceed limit tokens (limit ≤ 0: no limit).
+func (t *Tokenizer) EncodeWithSpecialsContext(ctx context.Context, text string, limit int) ([]int32, error) {
 	pre, err := t.Prefix()
 	if err != nil {
 		return nil, err
@@ -68,7 +76,44 @@ func (t *Tokenizer) EncodeWithSpecials(text string) ([]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append(pre, t.Encode(text)...), suf...), nil
+	b := &budget{t: t, ctx: ctx, limit: limit, ids: pre}
+	if err := b.encode(text); err != nil {
+		return nil, err
+	}
+	return b.finish(suf...)
+}
+
+// budget builds one prompt from several encoded parts against one token limit.
+type budget struct {
+	t     *Tokenizer
+	ctx   context.Context
+	limit int
+	ids   []int32
+}
+
+func (b *budget) encode(text string) error {
+	lim := 0
+	if b.limit > 0 {
+		lim = max(1, b.limit-len(b.ids))
+	}
+	ids, err := b.t.EncodeContext(b.ctx, text, lim)
+	if err != nil {
+		var tl *TooLongError
+		if errors.As(err, &tl) {
+			return &TooLongError{Limit: b.limit}
+		}
+		return err
+	}
+	b.ids = append(b.ids, ids...)
+	return nil
+}
+
+func (b *budget) finish(tail ...int32) ([]int32, error) {
+	b.ids = append(b.ids, tail...)
+	if b.limit > 0 && len(b.ids) > b.limit {
+		return nil, &TooLongError{Limit: b.limit}
+	}
+	return b.ids, nil
 }
 
 // SupportsRoles reports whether the family has system/observation roles and tool calls (ChatGLM3, GLM-4).
@@ -82,16 +127,33 @@ func (t *Tokenizer) SupportsRoles() bool {
 //   - ChatGLM3-6B / GLM-4: prefix, then <|role|> + encode(metadata+"\n") + encode(content) per message,
 //     then <|assistant|>; GLM-4 leaves out messages with empty content.
 func (t *Tokenizer) ChatPrompt(msgs []Message) ([]int32, error) {
+	return t.ChatPromptContext(context.Background(), msgs, 0)
+}
+
+// ChatPromptContext is ChatPrompt for untrusted conversations: it stops when ctx is done, or with a
+// *TooLongError once the prompt is known to exceed limit tokens (limit ≤ 0: no limit); a conversation
+// whose text alone is too long for limit tokens is refused before any of it is encoded.
+func (t *Tokenizer) ChatPromptContext(ctx context.Context, msgs []Message, limit int) ([]int32, error) {
 	if len(msgs) == 0 || msgs[len(msgs)-1].Role != "user" && msgs[len(msgs)-1].Role != "observation" {
 		return nil, fmt.Errorf("a chat must end with a user (or observation) message")
 	}
+	if limit > 0 {
+		n := 0
+		for _, m := range msgs {
+			n += len(m.Content) + len(m.Metadata)
+		}
+		if t.MinTokens(n) > limit {
+			return nil, &TooLongError{Limit: limit}
+		}
+	}
 	if !t.SupportsRoles() {
-		return t.roundPrompt(msgs)
+		return t.roundPrompt(ctx, msgs, limit)
 	}
 	ids, err := t.Prefix()
 	if err != nil {
 		return nil, err
 	}
+	b := &budget{t: t, ctx: ctx, limit: limit, ids: ids}
 	for _, m := range msgs {
 		if t.Family == arch.FamilyGLM4 && m.Content == "" {
 			continue
@@ -100,15 +162,19 @@ func (t *Tokenizer) ChatPrompt(msgs []Message) ([]int32, error) {
 		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, role)
-		ids = append(ids, t.Encode(m.Metadata+"\n")...)
-		ids = append(ids, t.Encode(m.Content)...)
+		b.ids = append(b.ids, role)
+		if err := b.encode(m.Metadata + "\n"); err != nil {
+			return nil, err
+		}
+		if err := b.encode(m.Content); err != nil {
+			return nil, err
+		}
 	}
 	asst, err := t.roleToken("assistant")
 	if err != nil {
 		return nil, err
 	}
-	return append(ids, asst), nil
+	return b.finish(asst)
 }
 
 func (t *Tokenizer) roleToken(role string) (int32, error) {
@@ -120,7 +186,7 @@ func (t *Tokenizer) roleToken(role string) (int32, error) {
 }
 
 // roundPrompt is the ChatGLM-6B / ChatGLM2-6B "[Round N]" format, which has only user and assistant turns.
-func (t *Tokenizer) roundPrompt(msgs []Message) ([]int32, error) {
+func (t *Tokenizer) roundPrompt(ctx context.Context, msgs []Message, limit int) ([]int32, error) {
 	var qa [][2]string
 	for i := 0; i < len(msgs); i++ {
 		m := msgs[i]
@@ -153,7 +219,7 @@ func (t *Tokenizer) roundPrompt(msgs []Message) ([]int32, error) {
 		}
 		fmt.Fprintf(&b, "[Round %d]\n\n问：%s\n\n答：", len(qa), qa[len(qa)-1][0])
 	}
-	return t.EncodeWithSpecials(b.String())
+	return t.EncodeWithSpecialsContext(ctx, b.String(), limit)
 }
 
 // StopIDs are the ids that end a reply (from the file's stop list, or its eos).

@@ -5,7 +5,9 @@
 package tokenizer
 
 import (
+	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/gguf"
@@ -20,6 +22,8 @@ type Tokenizer struct {
 	spm    *spmModel
 	bpe    *bpeModel
 	ids    map[string]int32 // token text → id, for looking up specials
+	// maxBytes is the longest text one token stands for (see MaxTokenBytes).
+	maxBytes int
 }
 
 // FromMetadata builds the tokenizer stored in a GGUF file.
@@ -64,6 +68,10 @@ func FromMetadata(m *gguf.Metadata, fam arch.Family) (*Tokenizer, error) {
 	default:
 		return nil, fmt.Errorf("tokenizer: model %q is not supported (want llama or gpt2)", model)
 	}
+	t.maxBytes = utf8.UTFMax
+	for _, b := range t.bytes {
+		t.maxBytes = max(t.maxBytes, len(b))
+	}
 	return t, nil
 }
 
@@ -89,13 +97,53 @@ func (t *Tokenizer) IsControl(id int32) bool {
 // Encode turns plain text into ids, with no special tokens. For SentencePiece vocabularies the dummy
 // prefix "▁" is added, as each separately encoded string gets it in the reference tokenizers.
 func (t *Tokenizer) Encode(text string) []int32 {
+	ids, _ := t.EncodeContext(context.Background(), text, 0)
+	return ids
+}
+
+// cancelCheckBytes is how much input byte-level BPE encodes between two checks of its context.
+const cancelCheckBytes = 4 << 10
+
+// TooLongError says that a text encodes to more than Limit tokens.
+type TooLongError struct{ Limit int }
+
+func (e *TooLongError) Error() string {
+	return fmt.Sprintf("the text is longer than %d tokens", e.Limit)
+}
+
+// EncodeContext is Encode for untrusted input: it fails with ctx's error once ctx is done, and with a
+// *TooLongError as soon as the text is known to need more than limit tokens (limit ≤ 0: no limit), so
+// that a caller with room for limit tokens pays for about that much input. Byte-level BPE (GLM-4) stops
+// within a few kilobytes of either event; SentencePiece merges over the whole text at once, so callers
+// first reject text longer than limit·MaxTokenBytes bytes (MinTokens), which bounds its cost.
+func (t *Tokenizer) EncodeContext(ctx context.Context, text string, limit int) ([]int32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit > 0 && t.MinTokens(len(text)) > limit {
+		return nil, &TooLongError{Limit: limit}
+	}
 	if t.bpe != nil {
-		return t.bpe.encode(text)
+		return t.bpe.encode(ctx, text, limit)
 	}
 	if t.Family == arch.FamilyChatGLM1 {
 		text = v1Preprocess(text)
 	}
-	return t.spm.encode(text)
+	ids := t.spm.encode(text)
+	if limit > 0 && len(ids) > limit {
+		return ids, &TooLongError{Limit: limit}
+	}
+	return ids, ctx.Err()
+}
+
+// MaxTokenBytes is the most bytes of text one token stands for (at least 4, one UTF-8 character, which an
+// unknown token may replace).
+func (t *Tokenizer) MaxTokenBytes() int { return t.maxBytes }
+
+// MinTokens is a lower bound on the tokens that n bytes of text encode to: no token covers more than
+// MaxTokenBytes of them. It lets a server refuse a prompt that cannot fit its context before encoding it.
+func (t *Tokenizer) MinTokens(n int) int {
+	return (n + t.maxBytes - 1) / t.maxBytes
 }
 
 // Decode turns ids back into text, leaving out special tokens.

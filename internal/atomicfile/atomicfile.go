@@ -1,7 +1,9 @@
 // Package atomicfile writes output files so that a reader never sees a partial file: data go to a temporary
 // file in the target directory, which is fsynced and renamed over the target only when everything worked.
 // On an error or a cancelled context (the commands cancel it on SIGINT/SIGTERM) the temporary file is
-// removed and an existing target is left as it was.
+// removed and an existing target is left as it was. A process killed outright (SIGKILL, a power cut)
+// cannot clean up, so temporary files carry the writer's process id, ".NAME.tmp-PID-RANDOM", and the next
+// write of the same target removes those whose process is gone (RemoveStale).
 package atomicfile
 
 import (
@@ -10,8 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // bufferSize is large enough that the ctx check per Write costs nothing next to the disk.
@@ -24,7 +29,8 @@ func Write(ctx context.Context, path string, fn func(w io.Writer) error) (err er
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	_, _ = RemoveStale(path)
+	tmp, err := createTemp(dir, base)
 	if err != nil {
 		return fmt.Errorf("create temporary file for %s: %w", path, err)
 	}
@@ -50,9 +56,6 @@ func Write(ctx context.Context, path string, fn func(w io.Writer) error) (err er
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("rename to %s: %w", path, err)
@@ -93,4 +96,62 @@ func SameFile(a, b string) (bool, error) {
 		return false, fmt.Errorf("stat %s: %w", b, err)
 	}
 	return os.SameFile(sa, sb), nil
+}
+
+// createTemp makes a new temporary file for base in dir. It is created with mode 0666 like any file a
+// program writes, so the umask applies as the user expects (os.CreateTemp's 0600 would need a chmod,
+// and reading the umask means changing it for the whole process).
+func createTemp(dir, base string) (*os.File, error) {
+	prefix := fmt.Sprintf("%s%d-", tempPrefix(base), os.Getpid())
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("no unused temporary name after 100 tries")
+}
+
+// tempPrefix starts the names of path's temporary files.
+func tempPrefix(base string) string { return "." + base + ".tmp-" }
+
+// RemoveStale deletes the temporary files that an earlier write of path left when its process was killed
+// (their process id names no running process), and returns their names so that a command can say so.
+// Temporary files of running processes, and names it did not make, are left alone.
+func RemoveStale(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil // the write itself reports a missing or unreadable folder
+	}
+	prefix := tempPrefix(base)
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pidText, random, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || random == "" || strings.Trim(random, "0123456789") != "" {
+			continue
+		}
+		if pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
 }

@@ -3,8 +3,10 @@ package atomicfile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -81,6 +83,68 @@ func TestSameFile(t *testing.T) {
 		got, err := SameFile(a, c.b)
 		if err != nil || got != c.want {
 			t.Errorf("SameFile(a, %s) = %v, %v; want %v", c.b, got, err, c.want)
+		}
+	}
+}
+
+// deadPID is the id of a process that has exited: a child that ran and was reaped.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// TestStaleTemporariesRemoved: what a kill -9 leaves (a temporary named for a dead process) is removed by
+// the next write of the same target; a live process's temporary, other targets' and foreign names stay.
+func TestStaleTemporariesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.gguf")
+	dead := deadPID(t)
+	stale := filepath.Join(dir, fmt.Sprintf(".model.gguf.tmp-%d-12345", dead))
+	live := filepath.Join(dir, fmt.Sprintf(".model.gguf.tmp-%d-777", os.Getppid()))
+	other := filepath.Join(dir, fmt.Sprintf(".other.gguf.tmp-%d-1", dead))
+	foreign := filepath.Join(dir, ".model.gguf.tmp-notmine")
+	for _, p := range []string{stale, live, other, foreign} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := RemoveStale(path)
+	if err != nil || len(removed) != 1 || removed[0] != stale {
+		t.Fatalf("RemoveStale = %v, %v; want only %s", removed, err, stale)
+	}
+	if err := os.WriteFile(stale, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(context.Background(), path, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{stale: false, live: true, other: true, foreign: true, path: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+}
+
+// TestWriteHonoursUmask: the output gets 0666 less the umask, like any file a program creates.
+func TestWriteHonoursUmask(t *testing.T) {
+	for _, mask := range []int{0o022, 0o077, 0o002} {
+		old := syscall.Umask(mask)
+		path := filepath.Join(t.TempDir(), "out")
+		err := Write(context.Background(), path, func(w io.Writer) error { return nil })
+		syscall.Umask(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := st.Mode().Perm(), os.FileMode(0o666&^mask); got != want {
+			t.Errorf("umask %03o: mode %v, want %v", mask, got, want)
 		}
 	}
 }

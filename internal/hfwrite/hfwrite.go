@@ -104,6 +104,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 type TorchOptions struct {
 	// Pickle, when set, replaces the generated data.pkl.
 	Pickle []byte
+	// DeflatePickle compresses data.pkl (torch stores it; a hostile file deflates a huge pickle to a few KB).
+	DeflatePickle bool
 }
 
 // StatePickle builds the protocol-2 pickle torch.save writes for a state dict of tensors, each with its
@@ -163,7 +165,11 @@ func WriteTorchBin(path string, tensors []Tensor, opt TorchOptions) error {
 		pkl = StatePickle(tensors)
 	}
 	put := func(name string, fill func(io.Writer) error) error {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: prefix + name, Method: zip.Store})
+		method := zip.Store
+		if name == "data.pkl" && opt.DeflatePickle {
+			method = zip.Deflate
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: prefix + name, Method: method})
 		if err != nil {
 			return err
 		}
