@@ -150,6 +150,9 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 		return err
 	}
 	models := fl.models
+	if err := checkLayers(cmd, fl.layers); err != nil {
+		return err
+	}
 	if fl.synthetic != "" {
 		dir, err := os.MkdirTemp("", "glmtool-bench-")
 		if err != nil {

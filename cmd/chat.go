@@ -38,7 +38,7 @@ Commands: /clear (forget the conversation), /system TEXT (set the system prompt,
 			}
 			defer m.Close()
 			if m.Tok == nil {
-				return fmt.Errorf("%s has no tokenizer: chat needs one", fl.model)
+				return errNoTokenizer(fl.model, "chat")
 			}
 			if system != "" && !m.Tok.SupportsRoles() {
 				return usagef("%s has no system role (ChatGLM3 and GLM-4 have)", m.Params.Family)

@@ -58,6 +58,9 @@ Output types: f32, f16 (default), bf16, or any quantize type (` + quantize.Targe
 			if fl.threads < 1 {
 				return usagef("--threads must be at least 1")
 			}
+			if err := checkLayers(cmd, fl.layers); err != nil {
+				return err
+			}
 			if _, err := quantize.ParseTarget(fl.outType); err != nil {
 				return usageError{err}
 			}
@@ -83,6 +86,11 @@ Output types: f32, f16 (default), bf16, or any quantize type (` + quantize.Targe
 			}
 			if err != nil {
 				return err
+			}
+			if rep.NoTokenizer {
+				fmt.Fprintf(a.stderr, "glmtool: warning: %s has no tokenizer file (%s), so %s holds none: it runs on token ids only "+
+					"(run --prompt-ids); put the tokenizer beside config.json and convert again to chat or tokenize\n",
+					args[0], convert.TokenizerFile(rep.Family), fl.out)
 			}
 			if fl.json {
 				return writeConvertJSON(a.stdout, fl.out, rep)
@@ -148,6 +156,18 @@ func renderConvertReport(w io.Writer, out string, rep *convert.Report) error {
 	if s := rep.Duration.Seconds(); s > 0 {
 		mbps = float64(rep.InBytes) / 1e6 / s
 	}
+	if target, err := quantize.ParseTarget(rep.FileType.String()); err == nil {
+		writeFallbackNote(w, target, rep.Tensors)
+	}
 	fmt.Fprintf(w, "wrote %s in %.2f s (%.0f MB/s)\n", out, rep.Duration.Seconds(), mbps)
+	return nil
+}
+
+// checkLayers refuses --layers below 1 when it is given: 0 used to mean "all 28", so a typo built the
+// whole model; leaving the flag out still gives the preset's real count.
+func checkLayers(cmd *cobra.Command, layers int) error {
+	if cmd.Flags().Changed("layers") && (layers < 1 || layers > 1024) {
+		return usagef("--layers %d: want 1 or more (at most 1024); leave it out for the preset's real count", layers)
+	}
 	return nil
 }

@@ -50,7 +50,7 @@ func TestConvertCommandErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"convert", dir}, ExitUsage, "give the output file with -o OUT.gguf"},
-		{[]string{"convert", "--outtype", "q3_k", dir, "-o", filepath.Join(tmp, "x.gguf")}, ExitUsage, `unknown quantization type "q3_k"`},
+		{[]string{"convert", "--outtype", "q3_k", dir, "-o", filepath.Join(tmp, "x.gguf")}, ExitUsage, "Q3_K_M is a llama.cpp type glmtool does not write"},
 		{[]string{"convert", "--synthetic", "llama-7b", "-o", filepath.Join(tmp, "x.gguf")}, ExitFailure, `unknown synthetic preset "llama-7b"`},
 		{[]string{"convert", tmp, "-o", filepath.Join(tmp, "x.gguf")}, ExitFailure, "config.json"},
 	}

@@ -2,9 +2,13 @@ package cmd
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/infer"
 )
 
@@ -25,30 +29,63 @@ type modelFlags struct {
 	seed    uint64
 	maxTok  int
 	mmap    bool
+	set     *pflag.FlagSet // to tell a value given from a default (--temp 0 is greedy, not "unset")
+}
+
+// familyDefault describes a sampling default per family, from infer.Defaults, for --help.
+func familyDefault(get func(infer.SamplerOptions) float32) string {
+	v1, others := get(infer.Defaults(string(arch.FamilyChatGLM1))), get(infer.Defaults(string(arch.FamilyChatGLM3)))
+	return fmt.Sprintf("default: %g for ChatGLM-6B, %g for ChatGLM2/3 and GLM-4", v1, others)
 }
 
 func (f *modelFlags) register(c *cobra.Command) {
 	fs := c.Flags()
+	f.set = fs
 	fs.StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
 	fs.IntVarP(&f.threads, "threads", "t", physicalCores(), "worker threads (default: physical cores)")
-	fs.IntVarP(&f.ctx, "ctx", "c", 0, "context size in tokens (default: the smaller of 4096 and the model's maximum)")
+	fs.IntVarP(&f.ctx, "ctx", "c", 0, "context size in tokens, at least 1 (default: the smaller of 4096 and the model's maximum)")
 	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16 or f32 (exact)")
-	fs.Float32Var(&f.temp, "temp", -1, "temperature; 0 is greedy (default: the model family's)")
+	fs.Float32Var(&f.temp, "temp", 0, "temperature, 0 or more; 0 is greedy ("+familyDefault(func(o infer.SamplerOptions) float32 { return o.Temperature })+")")
 	fs.IntVar(&f.topK, "top-k", 0, "keep the k most likely tokens (0: off)")
-	fs.Float32Var(&f.topP, "top-p", -1, "nucleus sampling threshold (default: the model family's)")
-	fs.Float32Var(&f.minP, "min-p", 0, "drop tokens below this fraction of the top probability (0: off)")
-	fs.Float32Var(&f.repeat, "repeat-penalty", 1, "penalty for recently used tokens (1: off)")
-	fs.Uint64Var(&f.seed, "seed", 0, "random seed; the same seed gives the same output")
+	fs.Float32Var(&f.topP, "top-p", 0, "nucleus sampling threshold in (0, 1] ("+familyDefault(func(o infer.SamplerOptions) float32 { return o.TopP })+")")
+	fs.Float32Var(&f.minP, "min-p", 0, "drop tokens below this fraction of the top probability, in [0, 1] (0: off)")
+	fs.Float32Var(&f.repeat, "repeat-penalty", 1, "penalty for recently used tokens, above 0 (1: off)")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed; the same seed gives the same output (default: a new random seed each run, reported by -v and --json)")
 	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
-	fs.IntVarP(&f.maxTok, "max-tokens", "n", -1, "maximum tokens to generate (-1: until a stop token or the context is full)")
+	fs.IntVarP(&f.maxTok, "max-tokens", "n", -1, "maximum tokens to generate, 1 or more; -1: until a stop token or the context is full")
+}
+
+// validate checks every value against its range before a model is loaded, naming the flag.
+func (f *modelFlags) validate() error {
+	given := func(name string) bool { return f.set != nil && f.set.Changed(name) }
+	finite := func(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+	switch {
+	case f.threads < 1:
+		return usagef("--threads %d: want at least 1", f.threads)
+	case given("ctx") && f.ctx < 1:
+		return usagef("--ctx %d: want at least 1 token (leave it out for the default)", f.ctx)
+	case f.maxTok == 0 || f.maxTok < -1:
+		return usagef("--max-tokens %d: want 1 or more, or -1 for no limit but the context", f.maxTok)
+	case given("temp") && !(f.temp >= 0 && finite(f.temp)):
+		return usagef("--temp %v: want 0 (greedy) or more", f.temp)
+	case given("top-p") && !(f.topP > 0 && f.topP <= 1):
+		return usagef("--top-p %v: want a value in (0, 1]", f.topP)
+	case !(f.minP >= 0 && f.minP <= 1):
+		return usagef("--min-p %v: want a value in [0, 1]", f.minP)
+	case f.topK < 0:
+		return usagef("--top-k %d: want 0 (off) or more", f.topK)
+	case !(f.repeat > 0 && finite(f.repeat)):
+		return usagef("--repeat-penalty %v: want a value above 0 (1 is off)", f.repeat)
+	}
+	return nil
 }
 
 func (f *modelFlags) load() (*infer.Model, *infer.Session, error) {
 	if f.model == "" {
 		return nil, nil, usagef("give the model with -m FILE.gguf")
 	}
-	if f.threads < 1 {
-		return nil, nil, usagef("--threads must be at least 1")
+	if err := f.validate(); err != nil {
+		return nil, nil, err
 	}
 	kv, err := parseKVType(f.kvType)
 	if err != nil {
@@ -83,17 +120,27 @@ func parseKVType(s string) (infer.KVType, error) {
 
 func (f *modelFlags) sampler(m *infer.Model) *infer.Sampler {
 	o := infer.Defaults(string(m.Params.Family))
-	if f.temp >= 0 {
+	if f.set.Changed("temp") {
 		o.Temperature = f.temp
 	}
-	if f.topP >= 0 {
+	if f.set.Changed("top-p") {
 		o.TopP = f.topP
 	}
 	o.TopK, o.MinP, o.RepeatPenalty, o.Seed = f.topK, f.minP, f.repeat, f.seed
+	if !f.set.Changed("seed") {
+		o.Seed = rand.Uint64() // two runs without --seed differ, as "random" promises
+	}
 	return infer.NewSampler(o)
 }
 
 func describeModel(m *infer.Model) string {
 	p := m.Params
 	return fmt.Sprintf("%s, %d layers, hidden %d, vocab %d", p.Family, p.Blocks, p.Embedding, p.Vocab)
+}
+
+// errNoTokenizer is the one message every command gives for a model file without a tokenizer (convert
+// warns when it writes one): what cannot be done, and the two ways on.
+func errNoTokenizer(path, what string) error {
+	return fmt.Errorf("%s has no tokenizer (it was converted without one), so it cannot %s; "+
+		"drive it with token ids (run --prompt-ids), or convert again with the tokenizer file beside config.json", path, what)
 }

@@ -45,7 +45,7 @@ this works on synthetic weights too.`,
 			}
 			defer m.Close()
 			if m.Tok == nil {
-				return fmt.Errorf("%s has no tokenizer", model)
+				return errNoTokenizer(model, "read a text file")
 			}
 			var baseLPs [][][]float32
 			if base != "" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
@@ -233,6 +234,28 @@ func renderQuantizeReport(w io.Writer, outPath string, opt quantize.Options, rep
 	if err := tbl.Render(); err != nil {
 		return err
 	}
+	writeFallbackNote(w, opt.Target, rep.Tensors)
 	fmt.Fprintf(w, "wrote %s (%s) in %.2f s, %.0f MB/s\n", outPath, opt.Target.FileType, rep.Duration.Seconds(), mbPerSecond(rep))
 	return nil
+}
+
+// writeFallbackNote says which tensors did not get the type asked for because their rows do not divide
+// into its blocks (llama-quantize's fallback types), so that a mostly-F16 "Q4_0" file is no surprise.
+func writeFallbackNote(w io.Writer, target quantize.Target, tensors []quantize.TensorReport) {
+	var names []string
+	for _, t := range tensors {
+		if t.Fallback {
+			names = append(names, fmt.Sprintf("%s (rows of %d: %s)", t.Name, t.Shape[0], t.To))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	n, shown := len(names), names[:min(4, len(names))]
+	list := strings.Join(shown, ", ")
+	if n > len(shown) {
+		list += fmt.Sprintf(" and %d more", n-len(shown))
+	}
+	fmt.Fprintf(w, "note: %d tensors got a fallback type instead of %s, as their row length is not a multiple of its block size: %s\n",
+		n, target.Name, list)
 }

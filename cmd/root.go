@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/glmtool/glmtool/tensor"
 )
 
 // Exit codes. Scripts can tell a bad command line from a failed run and from an interrupted one.
@@ -22,7 +24,8 @@ const (
 	ExitOK          = 0
 	ExitFailure     = 1
 	ExitUsage       = 2
-	ExitInterrupted = 130
+	ExitInterrupted = 130 // SIGINT (Ctrl-C): 128 + 2, as shells report it
+	ExitTerminated  = 143 // SIGTERM: 128 + 15
 )
 
 // version is set at link time (-ldflags "-X github.com/glmtool/glmtool/cmd.version=v1.2.3").
@@ -39,6 +42,8 @@ type app struct {
 
 	mu          sync.Mutex
 	onInterrupt func() bool
+	// terminated records that SIGTERM (not Ctrl-C) cancelled the command, for the exit code.
+	terminated bool
 }
 
 // usageError marks errors in the command line, so that they exit with ExitUsage.
@@ -62,6 +67,10 @@ func Execute() int {
 				if h := a.interruptHandler(); h != nil && h() {
 					continue
 				}
+			} else {
+				a.mu.Lock()
+				a.terminated = true
+				a.mu.Unlock()
 			}
 			cancel()
 		}
@@ -100,14 +109,22 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "glmtool: %v\n", err)
 	var ue usageError
 	switch {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		fmt.Fprintln(stderr, "glmtool: interrupted")
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.terminated {
+			return ExitTerminated
+		}
 		return ExitInterrupted
-	case errors.As(err, &ue):
+	case errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag"):
+		// cobra reports unknown commands and flags as plain errors; they are command-line errors too.
+		fmt.Fprintf(stderr, "glmtool: %v\n", err)
 		return ExitUsage
 	}
+	fmt.Fprintf(stderr, "glmtool: %v\n", err)
 	return ExitFailure
 }
 
@@ -117,14 +134,18 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "Convert, quantize, run and benchmark ChatGLM-family models (GGUF)",
 		Long: `glmtool works with the ChatGLM family of bilingual language models (ChatGLM-6B, ChatGLM2-6B,
 ChatGLM3-6B, GLM-4-9B) stored as GGUF files compatible with llama.cpp.`,
-		Version:       version,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("glmtool {{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print extra detail to stderr")
 	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := tensor.CheckKernelsEnv(); err != nil {
+			return usageError{err}
+		}
 		if a.cpuProfile == "" {
 			return nil
 		}

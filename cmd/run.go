@@ -76,6 +76,7 @@ type runJSON struct {
 	PromptTokens    int           `json:"prompt_tokens"`
 	GeneratedTokens int           `json:"generated_tokens"`
 	StopReason      string        `json:"stop_reason"`
+	Seed            uint64        `json:"seed"`
 	Timings         runTimings    `json:"timings"`
 	PeakRSSBytes    int64         `json:"peak_rss_bytes"`
 	TopLogprobs     [][]idLogprob `json:"top_logprobs,omitempty"`
@@ -117,7 +118,7 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 		return err
 	}
 	if m.Tok == nil && fl.promptIDs == "" && fl.idsFile == "" {
-		return fmt.Errorf("%s has no tokenizer; give --prompt-ids", fl.model)
+		return errNoTokenizer(fl.model, "encode a text prompt")
 	}
 	var dec *tokenizer.Decoder
 	var post *tokenizer.PostProcessor
@@ -132,7 +133,8 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 	}
 	var logitRows [][]float32
 	var tops [][]idLogprob
-	opt := infer.GenerateOptions{MaxTokens: fl.maxTok, Stops: m.Stops, IgnoreEOS: fl.ignoreEOS, Sampler: fl.sampler(m),
+	sampler := fl.sampler(m)
+	opt := infer.GenerateOptions{MaxTokens: fl.maxTok, Stops: m.Stops, IgnoreEOS: fl.ignoreEOS, Sampler: sampler,
 		OnToken: func(id int32) bool {
 			if dec != nil {
 				piece := post.Write(string(dec.Next(id)))
@@ -165,7 +167,7 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 			out.WriteString(tail + "\n")
 		}
 	}
-	if fl.logitsOut != "" {
+	if fl.logitsOut != "" && cmd.Context().Err() == nil { // an interrupted run writes no output file
 		// A stop id ends the generation before it is appended, but its logits row is the last one seen.
 		rows := logitRows[:min(len(logitRows), len(res.Generated))]
 		if err := writeLogits(cmd, fl.logitsOut, rows, res.Generated[:len(rows)]); err != nil {
@@ -174,7 +176,7 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 	}
 	if fl.json {
 		j := runJSON{PromptIDs: prompt, GeneratedIDs: res.Generated, PromptTokens: len(prompt), GeneratedTokens: len(res.Generated),
-			StopReason: res.StopReason, Timings: timings(res), PeakRSSBytes: peakRSS(), TopLogprobs: tops}
+			StopReason: res.StopReason, Seed: sampler.Seed(), Timings: timings(res), PeakRSSBytes: peakRSS(), TopLogprobs: tops}
 		if j.GeneratedIDs == nil {
 			j.GeneratedIDs = []int32{}
 		}
@@ -193,10 +195,11 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 	}
 	if a.verbose {
 		t := timings(res)
-		fmt.Fprintf(a.stderr, "\nmodel: %s (%s), %d threads\nprompt: %d tokens in %.0f ms (%.2f t/s)\ngenerate: %d tokens in %.0f ms (%.2f t/s), stop: %s\npeak RSS: %s\n",
-			fl.model, describeModel(m), m.Threads(), len(prompt), t.PromptMS, t.PromptPerSec, len(res.Generated), t.GenerateMS, t.GeneratePerSec, res.StopReason, formatBytes(peakRSS()))
+		fmt.Fprintf(a.stderr, "\nmodel: %s (%s), %d threads, seed %d\nprompt: %d tokens in %.0f ms (%.2f t/s)\ngenerate: %d tokens in %.0f ms (%.2f t/s), stop: %s\npeak RSS: %s\n",
+			fl.model, describeModel(m), m.Threads(), sampler.Seed(), len(prompt), t.PromptMS, t.PromptPerSec, len(res.Generated), t.GenerateMS, t.GeneratePerSec, res.StopReason, formatBytes(peakRSS()))
 	}
-	return nil
+	// What was generated before Ctrl-C or SIGTERM is printed above; the exit code still says interrupted.
+	return cmd.Context().Err()
 }
 
 func timings(res *infer.Result) runTimings {
@@ -258,7 +261,7 @@ func (a *app) buildPrompt(m *infer.Model, ctx int, fl *runFlags) ([]int32, error
 		text = string(data)
 	}
 	if m.Tok == nil {
-		return nil, fmt.Errorf("%s has no tokenizer; give --prompt-ids", fl.model)
+		return nil, errNoTokenizer(fl.model, "encode a text prompt")
 	}
 	if fl.raw {
 		if fl.system != "" {

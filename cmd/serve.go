@@ -60,6 +60,9 @@ goes to stderr.`,
 				return err
 			}
 			defer m.Close()
+			if m.Tok == nil {
+				return errNoTokenizer(model, "serve chat or text requests")
+			}
 			n := ctxSize
 			if n == 0 {
 				n = min(4096, m.Params.ContextLength)

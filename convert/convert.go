@@ -39,6 +39,8 @@ type Report struct {
 	OutBytes   int64
 	Duration   time.Duration
 	TiedLMHead bool // v1: lm_head equals the embedding and is stored once
+	// NoTokenizer: the folder had no tokenizer file (allowed for ChatGLM-6B), so the file works on ids only.
+	NoTokenizer bool
 }
 
 // job is a conversion ready to be written: metadata plus one row source per tensor.
@@ -87,7 +89,7 @@ func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, err
 			name = filepath.Base(filepath.Clean(dir))
 		}
 	}
-	j := &job{report: &Report{Family: fam, Params: p}}
+	j := &job{report: &Report{Family: fam, Params: p, NoTokenizer: len(vocab.Tokens) == 0}}
 	if !opt.VocabOnly {
 		ck, err := OpenWeights(dir)
 		if err != nil {
@@ -108,12 +110,12 @@ func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, err
 // checkpointVocab loads the folder's tokenizer, or, for a v1 folder without ice_text.model, only the
 // special ids from config.json (the runtime then works on ids).
 func checkpointVocab(dir string, fam arch.Family, p arch.Params, cfg *hfConfig, eos []int) (*Vocab, error) {
-	path := filepath.Join(dir, tokenizerFile(fam))
+	path := filepath.Join(dir, TokenizerFile(fam))
 	if _, err := os.Stat(path); err == nil {
 		return LoadVocab(path, fam, p.Vocab, eos)
 	}
 	if fam != arch.FamilyChatGLM1 {
-		return nil, fmt.Errorf("%s is missing", tokenizerFile(fam))
+		return nil, fmt.Errorf("%s is missing", TokenizerFile(fam))
 	}
 	v := &Vocab{Special: map[string]int32{}, ChatTemplate: templateChatGLM1}
 	for name, id := range map[string]*int{"bos": cfg.BOSTokenID, "mask": cfg.MaskTokenID, "padding": cfg.PadTokenID} {

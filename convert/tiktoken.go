@@ -118,7 +118,7 @@ func bpeMerges(tokens [][]byte) ([]string, error) {
 			mergeBytes += 2*len(tok) + 1 // GPT-2 text takes up to two bytes per byte
 			if len(all) > maxMerges || mergeBytes > maxBytes {
 				return nil, fmt.Errorf("the %d tokens (%d bytes) would need more than %d merges or %d bytes of merge text: "+
-					"not a real BPE vocabulary (a real one needs about %d per token)", len(tokens), totalBytes, maxMerges, maxBytes, 2)
+					"not a real BPE vocabulary (GLM-4's needs 2.1 merges per token)", len(tokens), totalBytes, maxMerges, maxBytes)
 			}
 		}
 	}

@@ -45,8 +45,8 @@ var (
 		"<|assistant|>", "<|observation|>", "<|begin_of_image|>", "<|end_of_image|>", "<|begin_of_video|>", "<|end_of_video|>"}
 )
 
-// tokenizerFile is the tokenizer file name each family ships.
-func tokenizerFile(f arch.Family) string {
+// TokenizerFile is the tokenizer file name each family's Hugging Face folder ships.
+func TokenizerFile(f arch.Family) string {
 	if f == arch.FamilyChatGLM1 {
 		return "ice_text.model"
 	}

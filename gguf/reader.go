@@ -72,9 +72,9 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	if len(m.Data) < 24 {
-		_ = m.Close()
-		return nil, &FormatError{Path: path, Field: "header", Msg: fmt.Sprintf("file is %d bytes, too short for a GGUF header (24 bytes)", len(m.Data))}
+	if n := len(m.Data); n < 24 {
+		_ = m.Close() // after reading the size: Close clears Data
+		return nil, &FormatError{Path: path, Field: "header", Msg: fmt.Sprintf("file is %d bytes, too short for a GGUF header (24 bytes)", n)}
 	}
 	f, err := Parse(path, m.Data)
 	if err != nil {

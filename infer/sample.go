@@ -163,3 +163,6 @@ func LogSoftmax(logits []float32) []float32 {
 	}
 	return out
 }
+
+// Seed is the seed the sampler was made with, so that a run can report it and be repeated.
+func (s *Sampler) Seed() uint64 { return s.opt.Seed }

@@ -3,6 +3,7 @@ package quantize
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/glmtool/glmtool/tensor"
@@ -32,12 +33,35 @@ var targets = []Target{
 	{"q6_k", tensor.FileQ6_K, tensor.Q6_K},
 }
 
-// ParseTarget reads a target name case-insensitively ("q4_0", "Q4_K_M").
+// targetAliases are llama-quantize's short names for the recommended K-quant mixes.
+var targetAliases = map[string]string{"q4_k": "q4_k_m", "q5_k": "q5_k_m", "q3_k": "q3_k_m"}
+
+// ParseTarget reads a target the way llama-quantize does, so that its scripts work unchanged: a name in any
+// case ("q4_0", "Q4_K_M"), a short alias ("Q4_K" is Q4_K_M, "Q5_K" is Q5_K_M) or a numeric llama_ftype id
+// ("2" is Q4_0). A llama.cpp type that glmtool does not write is named as such in the error.
 func ParseTarget(name string) (Target, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if alias, ok := targetAliases[n]; ok {
+		n = alias
+	}
+	if id, err := strconv.Atoi(n); err == nil {
+		for _, t := range targets {
+			if int(t.FileType) == id {
+				return t, nil
+			}
+		}
+		if ft := tensor.FileType(id); id >= 0 && !strings.HasPrefix(ft.String(), "unknown") {
+			return Target{}, fmt.Errorf("file type %d (%s) is a llama.cpp type glmtool does not write (it writes %s)", id, ft, TargetNames())
+		}
+		return Target{}, fmt.Errorf("unknown file type id %d (want one of %s, or their llama_ftype ids)", id, TargetNames())
+	}
 	for _, t := range targets {
-		if strings.EqualFold(t.Name, name) {
+		if t.Name == n {
 			return t, nil
 		}
+	}
+	if ft, ok := tensor.ParseFileType(n); ok {
+		return Target{}, fmt.Errorf("%s is a llama.cpp type glmtool does not write (it writes %s)", ft, TargetNames())
 	}
 	return Target{}, fmt.Errorf("unknown quantization type %q (want one of %s)", name, TargetNames())
 }

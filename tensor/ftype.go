@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // FileType is llama.cpp's llama_ftype, stored as general.file_type: the nominal type of a whole model file.
 type FileType uint32
@@ -47,4 +50,14 @@ func (f FileType) String() string {
 		return name + " (guessed)"
 	}
 	return name
+}
+
+// ParseFileType finds a file type by llama.cpp's name, in any case ("q3_k_m", "IQ4_XS").
+func ParseFileType(name string) (FileType, bool) {
+	for ft, n := range fileTypeNames {
+		if strings.EqualFold(n, name) {
+			return ft, true
+		}
+	}
+	return 0, false
 }

@@ -1,5 +1,10 @@
 package tensor
 
+import (
+	"fmt"
+	"os"
+)
+
 // KernelsEnv is the environment variable that selects the kernels: "generic" turns every assembly kernel
 // off for the whole process (the pure-Go twins run instead), as a build with -tags noasm does; "avx2"
 // keeps the AVX2 kernels only, as on a CPU without AVX-512.
@@ -16,4 +21,15 @@ func Kernels() string {
 		return "avx2"
 	}
 	return "generic"
+}
+
+// CheckKernelsEnv reports a GLMTOOL_KERNELS value that names no kernel set, so that a typo is an error
+// rather than a silent run on the default kernels.
+func CheckKernelsEnv() error {
+	switch v := os.Getenv(KernelsEnv); v {
+	case "", "generic", "avx2":
+		return nil
+	default:
+		return fmt.Errorf("%s=%q: want generic (pure Go) or avx2 (no AVX-512), or leave it unset", KernelsEnv, v)
+	}
 }

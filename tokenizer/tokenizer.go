@@ -86,6 +86,15 @@ func (t *Tokenizer) Piece(id int32) string {
 	return t.tokens[id]
 }
 
+// Text is what id stands for in text: the bytes it decodes to (GLM-4's byte-level pieces turned back into
+// UTF-8, SentencePiece's ▁ as a space), possibly part of a character; nothing for special tokens.
+func (t *Tokenizer) Text(id int32) []byte {
+	if id < 0 || int(id) >= len(t.bytes) {
+		return nil
+	}
+	return t.bytes[id]
+}
+
 // ID looks a token up by its stored text, for special tokens ("[gMASK]", "<|user|>").
 func (t *Tokenizer) ID(piece string) (int32, bool) { id, ok := t.ids[piece]; return id, ok }
 

@@ -86,14 +86,14 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 func SameFile(a, b string) (bool, error) {
 	sa, err := os.Stat(a)
 	if err != nil {
-		return false, fmt.Errorf("stat %s: %w", a, err)
+		return false, err // os.Stat's error names the path already
 	}
 	sb, err := os.Stat(b)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("stat %s: %w", b, err)
+		return false, err
 	}
 	return os.SameFile(sa, sb), nil
 }
