@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/bench"
@@ -34,6 +33,7 @@ type benchFlags struct {
 	mmap      bool
 	bwSize    int64
 	plot      string
+	wide      bool
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -70,6 +70,7 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.BoolVar(&fl.mmap, "mmap", false, mmapUsage)
 	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
+	f.BoolVar(&fl.wide, "wide", false, "table and md: every column (size, params, backend, kernels, VRAM, bytes/token, bandwidth), not the compact set")
 	f.StringVar(&fl.plot, "plot", "", "also draw t/s against prompt/generation length to this PNG (one line per model and test kind)")
 	return c
 }
@@ -200,22 +201,90 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 			return err
 		}
 	}
-	return writeBench(a.stdout, fl.output, results)
+	return writeBench(a.stdout, fl.output, fl.wide, results)
 }
 
-var benchColumns = []string{"model", "type", "size", "params", "backend", "threads", "test", "t/s", "peak RSS", "VRAM", "bytes/token", "bandwidth", "roofline"}
+// The table and md outputs show a compact set of columns that fits 100 columns; --wide shows all of
+// them. Values the whole run shares (the kernels, the measured bandwidth) are said once, above the table.
+var (
+	benchCompact = []string{"model", "type", "threads", "test", "t/s", "peak RSS", "roofline"}
+	benchWide    = []string{"model", "type", "size", "params", "backend", "kernels", "threads", "test", "t/s", "peak RSS", "VRAM",
+		"bytes/token", "bandwidth", "roofline"}
+)
 
-func benchRow(r bench.Result) []string {
+// benchCells is every column's text for one result.
+func benchCells(r bench.Result, wide bool) map[string]string {
 	roof := "-"
 	if r.RooflinePct != nil {
 		roof = fmt.Sprintf("%.1f %%", *r.RooflinePct)
 	}
-	return []string{r.Model, r.Type, formatBytes(r.SizeBytes), formatCount(r.Parameters), r.Backend, strconv.Itoa(r.Threads), r.Test,
-		fmt.Sprintf("%.2f ± %.2f", r.TokensPerSec, r.TokensPerSecSD), formatBytes(r.PeakRSSBytes), "-",
-		formatBytes(r.BytesPerToken), fmt.Sprintf("%.1f GB/s", r.BandwidthBps/1e9), roof}
+	tps := fmt.Sprintf("%.2f", r.TokensPerSec)
+	if r.Repetitions > 1 { // one sample has no spread to show
+		tps = fmt.Sprintf("%.2f ± %.2f", r.TokensPerSec, r.TokensPerSecSD)
+	}
+	model := r.Model
+	if !wide {
+		model = truncate(model, 24)
+	}
+	vram := "-"
+	if r.VRAMBytes != nil {
+		vram = formatBytes(*r.VRAMBytes)
+	}
+	return map[string]string{"model": model, "type": r.Type, "size": formatBytes(r.SizeBytes), "params": formatCount(r.Parameters),
+		"backend": r.Backend, "kernels": r.Kernels, "threads": strconv.Itoa(r.Threads), "test": r.Test, "t/s": tps,
+		"peak RSS": formatBytes(r.PeakRSSBytes), "VRAM": vram, "bytes/token": formatBytes(r.BytesPerToken),
+		"bandwidth": fmt.Sprintf("%.1f GB/s", r.BandwidthBps/1e9), "roofline": roof}
 }
 
-func writeBench(w io.Writer, format string, results []bench.Result) error {
+func benchRows(results []bench.Result, wide bool) ([]string, [][]string) {
+	cols := benchCompact
+	if wide {
+		cols = benchWide
+	}
+	rows := make([][]string, len(results))
+	for i, r := range results {
+		cells := benchCells(r, wide)
+		for _, c := range cols {
+			rows[i] = append(rows[i], cells[c])
+		}
+	}
+	return cols, rows
+}
+
+// benchCSVHeader names the CSV columns: every field of the JSON rows but the per-sample list, in order.
+var benchCSVHeader = []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads",
+	"test", "n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
+	"bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
+
+func benchCSVRow(r bench.Result) []string {
+	opt := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'f', 2, 64)
+	}
+	vram := ""
+	if r.VRAMBytes != nil {
+		vram = strconv.FormatInt(*r.VRAMBytes, 10)
+	}
+	return []string{r.Model, r.Architecture, r.Family, r.Type, strconv.FormatInt(r.SizeBytes, 10), strconv.FormatInt(r.Parameters, 10),
+		r.Backend, r.Kernels, strconv.Itoa(r.Threads), r.Test, strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens),
+		strconv.Itoa(r.Repetitions), strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
+		strconv.FormatInt(r.PeakRSSBytes, 10), vram, strconv.FormatInt(r.BytesPerToken, 10), strconv.FormatFloat(r.BandwidthBps, 'f', 0, 64),
+		opt(r.RooflinePct)}
+}
+
+// benchPreamble says what every row shares, once: the backend and kernel set, and the bandwidth the
+// roofline column divides by.
+func benchPreamble(w io.Writer, results []bench.Result) {
+	if len(results) == 0 {
+		return
+	}
+	r := results[0]
+	fmt.Fprintf(w, "%s backend, %s kernels, memory bandwidth %.1f GB/s (measured in this run)\n", r.Backend, r.Kernels, r.BandwidthBps/1e9)
+}
+
+func writeBench(w io.Writer, format string, wide bool, results []bench.Result) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
@@ -231,32 +300,22 @@ func writeBench(w io.Writer, format string, results []bench.Result) error {
 		return nil
 	case "csv":
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"model", "type", "size_bytes", "parameters", "backend", "threads", "test", "tokens_per_second",
-			"tokens_per_second_sd", "peak_rss_bytes", "bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"})
+		_ = cw.Write(benchCSVHeader)
 		for _, r := range results {
-			roof := ""
-			if r.RooflinePct != nil {
-				roof = strconv.FormatFloat(*r.RooflinePct, 'f', 2, 64)
-			}
-			_ = cw.Write([]string{r.Model, r.Type, strconv.FormatInt(r.SizeBytes, 10), strconv.FormatInt(r.Parameters, 10), r.Backend,
-				strconv.Itoa(r.Threads), r.Test, strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
-				strconv.FormatInt(r.PeakRSSBytes, 10), strconv.FormatInt(r.BytesPerToken, 10), strconv.FormatFloat(r.BandwidthBps, 'f', 0, 64), roof})
+			_ = cw.Write(benchCSVRow(r))
 		}
 		cw.Flush()
 		return cw.Error()
 	case "md":
-		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(benchColumns, " | "), strings.Repeat(" --- |", len(benchColumns)))
-		for _, r := range results {
-			fmt.Fprintf(w, "| %s |\n", strings.Join(benchRow(r), " | "))
+		cols, rows := benchRows(results, wide)
+		benchPreamble(w, results)
+		fmt.Fprintf(w, "\n| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat(" --- |", len(cols)))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
 		}
 		return nil
 	}
-	tbl := tablewriter.NewWriter(w)
-	tbl.Header(benchColumns)
-	for _, r := range results {
-		if err := tbl.Append(benchRow(r)); err != nil {
-			return err
-		}
-	}
-	return tbl.Render()
+	cols, rows := benchRows(results, wide)
+	benchPreamble(w, results)
+	return writeTable(w, cols, rows, nil)
 }

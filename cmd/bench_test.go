@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"image/png"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestBenchJSONSchema runs bench on a converted fixture and checks every documented JSON field.
@@ -92,5 +94,47 @@ func TestBenchPlot(t *testing.T) {
 	}
 	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
 		t.Errorf("plot is only %v", b)
+	}
+}
+
+// TestBenchOutputs: the default table fits 100 columns with the run's kernels and bandwidth said once
+// above it, the sd shows only with repetitions, --wide has every column, and the CSV has every JSON field
+// but the sample list.
+func TestBenchOutputs(t *testing.T) {
+	model := convertF32(t, "chatglm3-6b-tiny")
+	args := []string{"bench", "-m", model, "-p", "8", "-n", "4", "-t", "1", "--bandwidth-bytes", "16777216"}
+	code, out, stderr := runCLI(t, args...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if line := widestLine(out); utf8.RuneCountInString(line) > 100 {
+		t.Errorf("a %d-column line in the default table: %s", utf8.RuneCountInString(line), line)
+	}
+	if !strings.Contains(out, "kernels, memory bandwidth") || strings.Contains(out, "±") {
+		t.Errorf("default table (-r 1):\n%s", out)
+	}
+	_, out, _ = runCLI(t, append(args, "-r", "2")...)
+	if !strings.Contains(out, "±") {
+		t.Errorf("-r 2 shows no spread:\n%s", out)
+	}
+	_, out, _ = runCLI(t, append(args, "--wide")...)
+	for _, col := range []string{"kernels", "bytes/token", "bandwidth", "params"} {
+		if !strings.Contains(strings.SplitN(out, "\n", 3)[1], col) {
+			t.Errorf("--wide lacks the %s column:\n%s", col, out)
+		}
+	}
+	_, out, _ = runCLI(t, append(args, "-o", "csv")...)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("csv: %v\n%s", err, out)
+	}
+	want := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads", "test",
+		"n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
+		"bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
+	if !slices.Equal(recs[0], want) {
+		t.Errorf("csv header %v", recs[0])
+	}
+	if row := recs[1]; row[1] != "chatglm" || row[2] != "chatglm3" || row[7] == "" || row[10] != "8" || row[11] != "0" {
+		t.Errorf("csv row %v", row)
 	}
 }

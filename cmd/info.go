@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/gguf"
@@ -18,6 +18,7 @@ type infoOptions struct {
 	tensors    bool
 	json       bool
 	fullArrays bool
+	wide       bool
 }
 
 func (a *app) infoCommand() *cobra.Command {
@@ -45,12 +46,13 @@ unless --full-arrays is given. The file is memory-mapped, so this is instant eve
 				enc.SetEscapeHTML(false)
 				return enc.Encode(s)
 			}
-			return s.render(a.stdout, opt.tensors)
+			return s.render(a.stdout, opt)
 		},
 	}
 	c.Flags().BoolVar(&opt.tensors, "tensors", false, "add a table of every tensor (name, type, shape, bytes)")
 	c.Flags().BoolVar(&opt.json, "json", false, "print everything (tensors included) as one JSON object")
 	c.Flags().BoolVar(&opt.fullArrays, "full-arrays", false, "print metadata arrays whole instead of summarised")
+	c.Flags().BoolVar(&opt.wide, "wide", false, "show long metadata values in full width instead of fitting 100 columns")
 	return c
 }
 
@@ -86,6 +88,7 @@ type metaEntry struct {
 	Len      *int   `json:"len,omitempty"`
 	Value    any    `json:"value"`
 	text     string
+	value    gguf.Value // to summarise arrays to the width the table has for them
 }
 
 type tokenizerInfo struct {
@@ -140,7 +143,7 @@ func summarize(f *gguf.File, fullArrays bool) *fileSummary {
 
 func newMetaEntry(kv gguf.KV, full bool) metaEntry {
 	v := kv.Value
-	e := metaEntry{Key: kv.Key, Type: v.Type().String(), Value: v.Any(), text: v.String()}
+	e := metaEntry{Key: kv.Key, Type: v.Type().String(), Value: v.Any(), text: v.String(), value: v}
 	if v.Type() != gguf.TypeArray {
 		return e
 	}
@@ -215,7 +218,7 @@ func summarizeTokenizer(m *gguf.Metadata) *tokenizerInfo {
 	return t
 }
 
-func (s *fileSummary) render(w io.Writer, withTensors bool) error {
+func (s *fileSummary) render(w io.Writer, opt infoOptions) error {
 	p := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "%-14s %s\n", label+":", fmt.Sprintf(format, args...))
 	}
@@ -258,32 +261,42 @@ func (s *fileSummary) render(w io.Writer, withTensors bool) error {
 	}
 
 	fmt.Fprintf(w, "\nmetadata (%d keys)\n", len(s.Metadata))
-	tbl := tablewriter.NewWriter(w)
-	tbl.Header("key", "type", "value")
+	headers := []string{"key", "type", "value"}
+	var rows [][]string
 	for _, e := range s.Metadata {
 		typ := e.Type
 		if e.ElemType != "" {
 			typ = fmt.Sprintf("%s[%s]", e.Type, e.ElemType)
 		}
-		if err := tbl.Append(e.Key, typ, truncate(e.text, 90)); err != nil {
-			return err
-		}
+		rows = append(rows, []string{e.Key, typ, e.text})
 	}
-	if err := tbl.Render(); err != nil {
+	// Values fit the table into 100 columns; --wide allows 90 characters, --full-arrays everything.
+	valueWidth := fitColumn(headers, rows, 2, 24)
+	switch {
+	case opt.fullArrays:
+		valueWidth = math.MaxInt
+	case opt.wide:
+		valueWidth = 90
+	}
+	for i, r := range rows {
+		if e := s.Metadata[i]; e.ElemType != "" && !opt.fullArrays && !opt.wide {
+			// Fewer elements rather than a cut "... (N total)": the count is what matters.
+			r[2] = e.value.Summary(max(8, valueWidth-18))
+		}
+		r[2] = truncate(r[2], valueWidth)
+	}
+	if err := writeTable(w, headers, rows, nil); err != nil {
 		return err
 	}
-	if !withTensors {
+	if !opt.tensors {
 		return nil
 	}
 	fmt.Fprintf(w, "\ntensors (%d)\n", len(s.Tensors))
-	tt := tablewriter.NewWriter(w)
-	tt.Header("#", "name", "type", "shape", "bytes")
+	var trows [][]string
 	for i, t := range s.Tensors {
-		if err := tt.Append(fmt.Sprint(i), t.Name, t.Type, tensor.Shape(t.Shape).String(), formatBytes(t.Bytes)); err != nil {
-			return err
-		}
+		trows = append(trows, []string{fmt.Sprint(i), t.Name, t.Type, tensor.Shape(t.Shape).String(), formatBytes(t.Bytes)})
 	}
-	return tt.Render()
+	return writeTable(w, []string{"#", "name", "type", "shape", "bytes"}, trows, nil)
 }
 
 func typeCounts(m map[string]int) string {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/glmtool/glmtool/internal/testenv"
 )
@@ -29,7 +30,7 @@ func TestInfoText(t *testing.T) {
 		"file type:     Q4_K_M", "tensors:       17 (F32×7, Q4_K×6, Q5_K×2, Q6_K×2)",
 		"block_count                                2", "model          llama, pre-tokenizer chatglm-spm",
 		"vocabulary     320 tokens", `eos            2 "<eos>"`, "metadata (25 keys)",
-		`["<unk>", "<bos>", "<eos>", "<0x00>", "<0x01>", "<0x02>", ... (320 total)]`,
+		`["<unk>", "<bos>", `, `... (320 total)]`,
 		"blk.1.ffn_down.weight", "[256, 256]",
 	} {
 		if !strings.Contains(out, want) {
@@ -39,6 +40,27 @@ func TestInfoText(t *testing.T) {
 	if strings.Contains(out, "<0x07>") {
 		t.Error("the token array was dumped whole; it must be summarised by default")
 	}
+	if line := widestLine(out); utf8.RuneCountInString(line) > 100 {
+		t.Errorf("a line of %d columns, want at most 100: %s", utf8.RuneCountInString(line), line)
+	}
+	// Piped output is plain columns, no box drawing; --wide shows longer values.
+	if strings.ContainsAny(out, "│┌─") {
+		t.Error("piped output has box-drawing characters")
+	}
+	_, wide, _ := runCLI(t, "info", "--wide", path)
+	if !strings.Contains(wide, `["<unk>", "<bos>", "<eos>", "<0x00>", "<0x01>", "<0x02>", ... (320 total)]`) {
+		t.Errorf("--wide does not show the longer summary:\n%s", wide)
+	}
+}
+
+func widestLine(s string) string {
+	widest := ""
+	for _, l := range strings.Split(s, "\n") {
+		if utf8.RuneCountInString(l) > utf8.RuneCountInString(widest) {
+			widest = l
+		}
+	}
+	return widest
 }
 
 func TestInfoJSON(t *testing.T) {
