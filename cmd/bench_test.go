@@ -92,8 +92,29 @@ func TestBenchPlot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("not a PNG: %v", err)
 	}
-	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
-		t.Errorf("plot is only %v", b)
+	both := img.Bounds()
+	if both.Dx() < 800 || both.Dy() < 300 {
+		t.Errorf("two panels in only %v", both)
+	}
+	// One length per test: bars, with the spread of -r 2; pp alone: one panel.
+	for _, args := range [][]string{{"-p", "8", "-n", "4", "-r", "2"}, {"-p", "8,16", "-n", "0"}} {
+		path := filepath.Join(t.TempDir(), "p.png")
+		code, _, stderr := runCLI(t, append([]string{"bench", "-m", model, "-t", "1", "--bandwidth-bytes", "16777216", "--plot", path}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%v: not a PNG: %v", args, err)
+		}
+		if b := img.Bounds(); args[3] == "0" && b.Dx() >= both.Dx() {
+			t.Errorf("pp only: %v, want one panel, narrower than %v", b, both)
+		}
 	}
 }
 
