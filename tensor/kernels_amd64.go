@@ -231,3 +231,8 @@ func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 //
 //go:noescape
 func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+
+// streamSum4AVX2 sums four streams of quarter bytes each, starting quarter apart (tensor/stream.go).
+//
+//go:noescape
+func streamSum4AVX2(p *byte, quarter int) uint64

@@ -139,3 +139,5 @@ func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 	panic("unreachable: no assembly in this build")
 }
+
+func streamSum4AVX2(p *byte, quarter int) uint64 { panic("unreachable: no assembly in this build") }
