@@ -245,13 +245,16 @@ func TestRunAndChat(t *testing.T) {
 	if len(j1.GeneratedIDs) == 0 || !slices.Equal(j1.GeneratedIDs, j2.GeneratedIDs) {
 		t.Errorf("seeded sampling is not reproducible: %v vs %v", j1.GeneratedIDs, j2.GeneratedIDs)
 	}
-	var buf strings.Builder
-	a := &app{stdout: &buf, stderr: &buf, stdin: strings.NewReader("你好\n/clear\n再见\n")}
+	var buf, notes strings.Builder
+	a := &app{stdout: &buf, stderr: &notes, stdin: strings.NewReader("你好\n/clear\n再见\n")}
 	if code := a.run(context.Background(), []string{"chat", "-m", model, "-n", "4", "--temp", "0"}); code != ExitOK {
 		t.Fatalf("chat: exit %d: %s", code, buf.String())
 	}
 	if lines := strings.Count(buf.String(), "\n"); lines != 2 {
 		t.Errorf("chat over a pipe printed %d lines, want one per message:\n%s", lines, buf.String())
+	}
+	if !strings.Contains(notes.String(), "(conversation cleared)") {
+		t.Errorf("/clear was not confirmed on stderr: %q", notes.String())
 	}
 	if strings.Contains(buf.String(), "> ") {
 		t.Errorf("chat decorated a piped session: %q", buf.String())
