@@ -6,7 +6,6 @@ import (
 	"io"
 	"runtime"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/convert"
@@ -136,14 +135,11 @@ func writeConvertJSON(w io.Writer, out string, rep *convert.Report) error {
 
 func renderConvertReport(w io.Writer, out string, rep *convert.Report) error {
 	p := rep.Params
-	tbl := tablewriter.NewWriter(w)
-	tbl.Header("model", "layers", "hidden", "heads/kv", "ffn", "vocab", "type", "tensors", "read", "written")
-	if err := tbl.Append(string(rep.Family), fmt.Sprint(p.Blocks), fmt.Sprint(p.Embedding), fmt.Sprintf("%d/%d", p.Heads, p.HeadsKV),
+	row := []string{string(rep.Family), fmt.Sprint(p.Blocks), fmt.Sprint(p.Embedding), fmt.Sprintf("%d/%d", p.Heads, p.HeadsKV),
 		fmt.Sprint(p.FeedForward), fmt.Sprint(p.Vocab), rep.FileType.String(), fmt.Sprint(len(rep.Tensors)),
-		formatBytes(rep.InBytes), formatBytes(rep.OutBytes)); err != nil {
-		return err
-	}
-	if err := tbl.Render(); err != nil {
+		formatBytes(rep.InBytes), formatBytes(rep.OutBytes)}
+	if err := writeTable(w, []string{"model", "layers", "hidden", "heads/kv", "ffn", "vocab", "type", "tensors", "read", "written"},
+		[][]string{row}, nil); err != nil {
 		return err
 	}
 	if len(rep.Ignored) > 0 {

@@ -48,8 +48,12 @@ type screen struct {
 	buf bytes.Buffer
 }
 
-func (s *screen) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.Write(p) }
-func (s *screen) String() string            { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.String() }
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+func (s *screen) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.String() }
 
 // waitFor waits until the screen shows want count times in all.
 func (s *screen) waitFor(t *testing.T, want string, count int) {

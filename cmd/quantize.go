@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/gguf"
@@ -187,17 +186,13 @@ func mbPerSecond(rep *quantize.Report) float64 {
 
 func renderQuantizeReport(w io.Writer, outPath string, opt quantize.Options, rep *quantize.Report, stats bool) error {
 	if stats {
-		tt := tablewriter.NewWriter(w)
-		tt.Header("tensor", "from", "to", "shape", "rmse", "max abs err")
+		var rows [][]string
 		for _, t := range rep.Tensors {
-			if !t.Requantize() {
-				continue
-			}
-			if err := tt.Append(t.Name, t.From.String(), t.To.String(), t.Shape.String(), fmt.Sprintf("%.3e", t.RMSE), fmt.Sprintf("%.3e", t.MaxAbsErr)); err != nil {
-				return err
+			if t.Requantize() {
+				rows = append(rows, []string{t.Name, t.From.String(), t.To.String(), t.Shape.String(), fmt.Sprintf("%.3e", t.RMSE), fmt.Sprintf("%.3e", t.MaxAbsErr)})
 			}
 		}
-		if err := tt.Render(); err != nil {
+		if err := writeTable(w, []string{"tensor", "from", "to", "shape", "rmse", "max abs err"}, rows, nil); err != nil {
 			return err
 		}
 	}
@@ -222,16 +217,13 @@ func renderQuantizeReport(w io.Writer, outPath string, opt quantize.Options, rep
 		types = append(types, t)
 	}
 	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
-	tbl := tablewriter.NewWriter(w)
-	tbl.Header("type", "tensors", "before", "after", "bits/weight")
+	var rows [][]string
 	for _, t := range types {
 		g := byType[t]
-		if err := tbl.Append(t.String(), fmt.Sprint(g.n), formatBytes(g.in), formatBytes(g.out), fmt.Sprintf("%.2f", bitsPerWeight(g.out, g.el))); err != nil {
-			return err
-		}
+		rows = append(rows, []string{t.String(), fmt.Sprint(g.n), formatBytes(g.in), formatBytes(g.out), fmt.Sprintf("%.2f", bitsPerWeight(g.out, g.el))})
 	}
-	tbl.Footer("total", fmt.Sprint(len(rep.Tensors)), formatBytes(rep.InBytes), formatBytes(rep.OutBytes), fmt.Sprintf("%.2f", bitsPerWeight(rep.OutBytes, rep.Elements)))
-	if err := tbl.Render(); err != nil {
+	footer := []string{"total", fmt.Sprint(len(rep.Tensors)), formatBytes(rep.InBytes), formatBytes(rep.OutBytes), fmt.Sprintf("%.2f", bitsPerWeight(rep.OutBytes, rep.Elements))}
+	if err := writeTable(w, []string{"type", "tensors", "before", "after", "bits/weight"}, rows, footer); err != nil {
 		return err
 	}
 	writeFallbackNote(w, opt.Target, rep.Tensors)

@@ -162,6 +162,7 @@ ChatGLM3-6B, GLM-4-9B) stored as GGUF files compatible with llama.cpp.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand(), a.runCommand(), a.chatCommand(), a.tokenizeCommand(), a.benchCommand(), a.perplexityCommand(), a.serveCommand())
+	addCompletions(root)
 	return root
 }
 
