@@ -173,7 +173,7 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	}
 	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv, Mmap: fl.mmap}
 	total := int64(len(models) * len(threads) * len(tests) * max(1, fl.reps))
-	if bar := newProgress(a.stderr, total, "bench"); bar != nil {
+	if bar := newCountProgress(a.stderr, total, "bench"); bar != nil {
 		opt.Progress = func(what string) {
 			bar.Describe(what)
 			if !strings.HasPrefix(what, "measuring") {

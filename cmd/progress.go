@@ -11,6 +11,15 @@ import (
 // newProgress returns a byte-counting progress bar on stderr, or nil when stderr is not a terminal (CI logs
 // and pipes get no bar).
 func newProgress(stderr io.Writer, total int64, what string) *progressbar.ProgressBar {
+	return newBar(stderr, total, what, true)
+}
+
+// newCountProgress is newProgress for a count of steps (bench's tests) rather than bytes.
+func newCountProgress(stderr io.Writer, total int64, what string) *progressbar.ProgressBar {
+	return newBar(stderr, total, what, false)
+}
+
+func newBar(stderr io.Writer, total int64, what string, bytes bool) *progressbar.ProgressBar {
 	f, ok := stderr.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
@@ -18,7 +27,7 @@ func newProgress(stderr io.Writer, total int64, what string) *progressbar.Progre
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(stderr),
 		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowBytes(bytes),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),

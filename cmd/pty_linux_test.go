@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -168,4 +169,43 @@ func TestChatInTerminal(t *testing.T) {
 	if code := waitExit(t, cmd); code != 0 || !scr.endsWithNewline() {
 		t.Errorf("Ctrl-D: exit %d, screen %q", code, scr.String())
 	}
+}
+
+// TestTablesInTerminalAndPipe, through the built binary: on a terminal the info and bench tables are
+// box-drawn within 100 columns; piped, they are plain columns; shell completion answers from the binary.
+func TestTablesInTerminalAndPipe(t *testing.T) {
+	bin := buildBinary(t)
+	model := convertF32(t, "glm-4-9b-chat-tiny")
+	for _, args := range [][]string{{"info", model}, {"bench", "-m", model, "-p", "8", "-n", "4", "-t", "1", "--bandwidth-bytes", "16777216"}} {
+		cmd, _, scr := startInTerminal(t, bin, args...)
+		if code := waitExit(t, cmd); code != 0 {
+			t.Fatalf("%v in a terminal: exit %d\n%s", args, code, scr.String())
+		}
+		time.Sleep(100 * time.Millisecond) // let the reader drain the terminal
+		out := strings.ReplaceAll(scr.String(), "\r", "\n") // a progress bar redraws its line with \r
+		if !strings.Contains(out, "│") {
+			t.Errorf("%v in a terminal has no box table:\n%s", args, out)
+		}
+		if line := widestLine(withoutFileLine(out)); utf8.RuneCountInString(line) > 100 {
+			t.Errorf("%v in a terminal: a %d-column line: %s", args, utf8.RuneCountInString(line), line)
+		}
+		code, piped, stderr := execCLI(t, bin, nil, args...)
+		if code != 0 || strings.ContainsAny(piped, "│┌─") || utf8.RuneCountInString(widestLine(withoutFileLine(piped))) > 100 {
+			t.Errorf("%v piped: exit %d, want plain columns within 100:\n%s%s", args, code, piped, stderr)
+		}
+	}
+	if code, out, _ := execCLI(t, bin, nil, "__complete", "quantize", "--type", "q4"); code != 0 || !strings.Contains(out, "q4_k_m") {
+		t.Errorf("completion from the binary: %q", out)
+	}
+}
+
+// withoutFileLine drops info's "file:" line, whose length is the path's: the tables are what must fit.
+func withoutFileLine(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "file:") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
