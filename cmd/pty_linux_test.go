@@ -181,7 +181,7 @@ func TestTablesInTerminalAndPipe(t *testing.T) {
 		if code := waitExit(t, cmd); code != 0 {
 			t.Fatalf("%v in a terminal: exit %d\n%s", args, code, scr.String())
 		}
-		time.Sleep(100 * time.Millisecond) // let the reader drain the terminal
+		time.Sleep(100 * time.Millisecond)                  // let the reader drain the terminal
 		out := strings.ReplaceAll(scr.String(), "\r", "\n") // a progress bar redraws its line with \r
 		if !strings.Contains(out, "│") {
 			t.Errorf("%v in a terminal has no box table:\n%s", args, out)
