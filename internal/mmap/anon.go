@@ -5,8 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Anonymous is private memory outside the Go heap, for multi-GB buffers that the garbage collector should
@@ -21,11 +19,11 @@ func NewAnonymous(n int) (*Anonymous, error) {
 	if n <= 0 {
 		return &Anonymous{}, nil
 	}
-	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	b, err := mapAnonymous(n)
 	if err != nil {
 		return nil, fmt.Errorf("map %d bytes of memory: %w", n, err)
 	}
-	_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	adviseHugePages(b)
 	return &Anonymous{Data: b}, nil
 }
 
@@ -34,7 +32,7 @@ func (a *Anonymous) Close() error {
 	if a == nil || a.Data == nil {
 		return nil
 	}
-	err := unix.Munmap(a.Data)
+	err := unmapAnonymous(a.Data)
 	a.Data = nil
 	return err
 }

@@ -5,8 +5,6 @@ package mmap
 import (
 	"fmt"
 	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // Map is a read-only mapping of a whole file.
@@ -38,7 +36,7 @@ func Open(path string) (*Map, error) {
 		fd.Close()
 		return nil, fmt.Errorf("%s: file of %d bytes cannot be mapped on this platform", path, size)
 	}
-	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := mapFile(fd, int(size))
 	if err != nil {
 		fd.Close()
 		return nil, fmt.Errorf("mmap %s: %w", path, err)
@@ -53,7 +51,7 @@ func (m *Map) Close() error {
 	}
 	var err error
 	if m.Data != nil {
-		err = unix.Munmap(m.Data)
+		err = unmap(m.Data)
 		m.Data = nil
 	}
 	if m.file != nil {
@@ -83,7 +81,7 @@ func (m *Map) Release(off, n int64) {
 	page := int64(os.Getpagesize())
 	start := off / page * page
 	end := min(off+n, int64(len(m.Data)))
-	_ = unix.Madvise(m.Data[start:end], unix.MADV_DONTNEED)
+	adviseDontNeed(m.Data[start:end])
 }
 
 // Load asks the kernel to map bytes [off, off+n) now, in one call, instead of one page fault per 4 KiB
@@ -95,5 +93,5 @@ func (m *Map) Load(off, n int64) {
 	page := int64(os.Getpagesize())
 	start := off / page * page
 	end := min(off+n, int64(len(m.Data)))
-	_ = unix.Madvise(m.Data[start:end], unix.MADV_POPULATE_READ)
+	advisePopulate(m.Data[start:end])
 }
