@@ -95,18 +95,11 @@ func ReadParams(f *gguf.File) (Params, error) {
 		return Params{}, err
 	}
 	var p Params
-	switch archName {
-	case ChatGLM:
-		p.Family = FamilyChatGLM3
-	case ChatGLM1:
-		p.Family = FamilyChatGLM1
-	default:
+	if archName != ChatGLM && archName != ChatGLM1 {
 		return Params{}, fmt.Errorf("architecture %q is not supported (want %s or %s)", archName, ChatGLM, ChatGLM1)
 	}
-	if fam, err := m.String(KeyFamily); err == nil {
-		p.Family = Family(fam)
-	} else if tm, err := m.String(KeyTokenizerModel); err == nil && tm == "gpt2" {
-		p.Family = FamilyGLM4
+	if p.Family, err = familyOf(m, archName); err != nil {
+		return Params{}, err
 	}
 	k := KeysFor(archName)
 	ints := []struct {

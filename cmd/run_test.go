@@ -314,3 +314,63 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestChatLlamaCppFiles: files written by llama.cpp (no glmtool.family) chat with their own family's
+// template: the ChatGLM3 and GLM-4 fixtures with roles, and a ChatGLM2-style file (the ChatGLM3 fixture
+// without role tokens) with ChatGLM2's [Round N] format.
+func TestChatLlamaCppFiles(t *testing.T) {
+	dir := filepath.Dir(testenv.Path(t, "gguf", "manifest.json"))
+	src, err := gguf.Open(filepath.Join(dir, "chatglm3-tiny-Q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := src.Meta.Clone()
+	toks, _ := meta.Strings("tokenizer.ggml.tokens")
+	toks = slices.Clone(toks)
+	for i, s := range toks {
+		if strings.HasPrefix(s, "<|") && strings.HasSuffix(s, "|>") {
+			toks[i] = "[unused]"
+		}
+	}
+	meta.Set("tokenizer.ggml.tokens", gguf.Array(toks))
+	meta.Delete("tokenizer.chat_template")
+	v2 := filepath.Join(t.TempDir(), "chatglm2-style.gguf")
+	if err := gguf.WriteFile(context.Background(), v2, meta, src.Sources()); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	for _, c := range []struct{ file, family string }{
+		{filepath.Join(dir, "chatglm3-tiny-Q8_0.gguf"), "chatglm3"},
+		{filepath.Join(dir, "glm4-tiny-bpe-Q8_0.gguf"), "glm4"},
+		{v2, "chatglm2"},
+	} {
+		var out, notes strings.Builder
+		a := &app{stdout: &out, stderr: &notes, stdin: strings.NewReader("你好\n再见\n")}
+		if code := a.run(context.Background(), []string{"chat", "-m", c.file, "-n", "3", "--temp", "0"}); code != ExitOK {
+			t.Errorf("%s: chat exit %d: %s", filepath.Base(c.file), code, notes.String())
+			continue
+		}
+		if n := strings.Count(out.String(), "\n"); n != 2 {
+			t.Errorf("%s: %d replies, want 2:\n%s", filepath.Base(c.file), n, out.String())
+		}
+		code, stdout, stderr := runCLI(t, "run", "-m", c.file, "--prompt", "你好", "-n", "2", "--temp", "0", "--json")
+		var res struct {
+			PromptIDs []int32 `json:"prompt_ids"`
+		}
+		if code != ExitOK || json.Unmarshal([]byte(stdout), &res) != nil {
+			t.Fatalf("%s: run: exit %d %s", filepath.Base(c.file), code, stderr)
+		}
+		// The prompt's ids show the template: roles for ChatGLM3/GLM-4, "[Round 1]" text for ChatGLM2.
+		f, _ := gguf.Open(c.file)
+		all, _ := f.Meta.Strings("tokenizer.ggml.tokens")
+		f.Close()
+		var pieces []string
+		for _, id := range res.PromptIDs {
+			pieces = append(pieces, all[id])
+		}
+		joined := strings.Join(pieces, "")
+		if hasRole := strings.Contains(joined, "<|user|>"); hasRole != (c.family != "chatglm2") || (c.family == "chatglm2" && !strings.Contains(joined, "ound")) /* R is a byte token here */ {
+			t.Errorf("%s (%s): prompt pieces %q", filepath.Base(c.file), c.family, pieces)
+		}
+	}
+}
