@@ -15,52 +15,46 @@ type tensorMap struct {
 	shape    []int64
 }
 
-// tensorMaps lists every tensor a family's file holds, in the order they are written.
+// hfNames are the Hugging Face checkpoint names of each role, per generation (%d is the layer).
+var hfNames = map[bool]map[arch.Role]string{
+	true: { // ChatGLM-6B
+		arch.RoleTokenEmbd: "transformer.word_embeddings.weight",
+		arch.RoleAttnNorm:  "transformer.layers.%d.input_layernorm.weight", arch.RoleAttnNormBias: "transformer.layers.%d.input_layernorm.bias",
+		arch.RoleAttnQKV: "transformer.layers.%d.attention.query_key_value.weight", arch.RoleAttnQKVBias: "transformer.layers.%d.attention.query_key_value.bias",
+		arch.RoleAttnOutput: "transformer.layers.%d.attention.dense.weight", arch.RoleAttnOutputBias: "transformer.layers.%d.attention.dense.bias",
+		arch.RoleFFNNorm: "transformer.layers.%d.post_attention_layernorm.weight", arch.RoleFFNNormBias: "transformer.layers.%d.post_attention_layernorm.bias",
+		arch.RoleFFNUp: "transformer.layers.%d.mlp.dense_h_to_4h.weight", arch.RoleFFNUpBias: "transformer.layers.%d.mlp.dense_h_to_4h.bias",
+		arch.RoleFFNDown: "transformer.layers.%d.mlp.dense_4h_to_h.weight", arch.RoleFFNDownBias: "transformer.layers.%d.mlp.dense_4h_to_h.bias",
+		arch.RoleOutputNorm: "transformer.final_layernorm.weight", arch.RoleOutputNormBias: "transformer.final_layernorm.bias",
+		arch.RoleOutput: "lm_head.weight",
+	},
+	false: { // ChatGLM2-6B, ChatGLM3-6B, GLM-4-9B
+		arch.RoleTokenEmbd: "transformer.embedding.word_embeddings.weight",
+		arch.RoleAttnNorm:  "transformer.encoder.layers.%d.input_layernorm.weight",
+		arch.RoleAttnQKV:   "transformer.encoder.layers.%d.self_attention.query_key_value.weight", arch.RoleAttnQKVBias: "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+		arch.RoleAttnOutput: "transformer.encoder.layers.%d.self_attention.dense.weight",
+		arch.RoleFFNNorm:    "transformer.encoder.layers.%d.post_attention_layernorm.weight",
+		arch.RoleFFNUp:      "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
+		arch.RoleFFNDown:    "transformer.encoder.layers.%d.mlp.dense_4h_to_h.weight",
+		arch.RoleOutputNorm: "transformer.encoder.final_layernorm.weight",
+		arch.RoleOutput:     "transformer.output_layer.weight",
+	},
+}
+
+// tensorMaps pairs every tensor of the family's file (arch's registry: names and shapes) with its
+// checkpoint name, in the order they are written.
 func tensorMaps(p arch.Params) []tensorMap {
-	e, v := int64(p.Embedding), int64(p.Vocab)
-	qkv, up, ff := int64(p.QKVRows()), int64(p.FFNUpRows()), int64(p.FeedForward)
-	if p.Family == arch.FamilyChatGLM1 {
-		maps := []tensorMap{{arch.TokenEmbd, "transformer.word_embeddings.weight", []int64{v, e}}}
-		for l := range p.Blocks {
-			h := fmt.Sprintf("transformer.layers.%d.", l)
-			maps = append(maps,
-				tensorMap{arch.AttnNorm(l), h + "input_layernorm.weight", []int64{e}},
-				tensorMap{arch.AttnNormBias(l), h + "input_layernorm.bias", []int64{e}},
-				tensorMap{arch.AttnQKV(l), h + "attention.query_key_value.weight", []int64{qkv, e}},
-				tensorMap{arch.AttnQKVBias(l), h + "attention.query_key_value.bias", []int64{qkv}},
-				tensorMap{arch.AttnOutput(l), h + "attention.dense.weight", []int64{e, e}},
-				tensorMap{arch.AttnOutputBias(l), h + "attention.dense.bias", []int64{e}},
-				tensorMap{arch.FFNNorm(l), h + "post_attention_layernorm.weight", []int64{e}},
-				tensorMap{arch.FFNNormBias(l), h + "post_attention_layernorm.bias", []int64{e}},
-				tensorMap{arch.FFNUp(l), h + "mlp.dense_h_to_4h.weight", []int64{up, e}},
-				tensorMap{arch.FFNUpBias(l), h + "mlp.dense_h_to_4h.bias", []int64{up}},
-				tensorMap{arch.FFNDown(l), h + "mlp.dense_4h_to_h.weight", []int64{e, ff}},
-				tensorMap{arch.FFNDownBias(l), h + "mlp.dense_4h_to_h.bias", []int64{e}},
-			)
+	names := hfNames[p.Family == arch.FamilyChatGLM1]
+	specs := p.Tensors()
+	maps := make([]tensorMap, len(specs))
+	for i, s := range specs {
+		hf := names[s.Role]
+		if s.Layer >= 0 {
+			hf = fmt.Sprintf(hf, s.Layer)
 		}
-		return append(maps,
-			tensorMap{arch.OutputNorm, "transformer.final_layernorm.weight", []int64{e}},
-			tensorMap{arch.OutputNormBias, "transformer.final_layernorm.bias", []int64{e}},
-			tensorMap{arch.Output, "lm_head.weight", []int64{v, e}},
-		)
+		maps[i] = tensorMap{gguf: s.Name, hf: hf, shape: s.Shape}
 	}
-	maps := []tensorMap{{arch.TokenEmbd, "transformer.embedding.word_embeddings.weight", []int64{v, e}}}
-	for l := range p.Blocks {
-		h := fmt.Sprintf("transformer.encoder.layers.%d.", l)
-		maps = append(maps,
-			tensorMap{arch.AttnNorm(l), h + "input_layernorm.weight", []int64{e}},
-			tensorMap{arch.AttnQKV(l), h + "self_attention.query_key_value.weight", []int64{qkv, e}},
-			tensorMap{arch.AttnQKVBias(l), h + "self_attention.query_key_value.bias", []int64{qkv}},
-			tensorMap{arch.AttnOutput(l), h + "self_attention.dense.weight", []int64{e, e}},
-			tensorMap{arch.FFNNorm(l), h + "post_attention_layernorm.weight", []int64{e}},
-			tensorMap{arch.FFNUp(l), h + "mlp.dense_h_to_4h.weight", []int64{up, e}},
-			tensorMap{arch.FFNDown(l), h + "mlp.dense_4h_to_h.weight", []int64{e, ff}},
-		)
-	}
-	return append(maps,
-		tensorMap{arch.OutputNorm, "transformer.encoder.final_layernorm.weight", []int64{e}},
-		tensorMap{arch.Output, "transformer.output_layer.weight", []int64{v, e}},
-	)
+	return maps
 }
 
 // ignoredTensor reports checkpoint tensors that carry nothing the GGUF needs: RoPE frequency buffers

@@ -134,58 +134,87 @@ func (m *Model) Close() error {
 // Threads is the number of worker threads.
 func (m *Model) Threads() int { return m.threads }
 
+// loadWeights finds every tensor of the architecture's registry (arch.Params.Tensors: names and shapes) in
+// the file, checks its shape, and files it where the graph looks for it.
 func (m *Model) loadWeights() error {
-	p := m.Params
 	f := m.File
-	e, v := p.Embedding, p.Vocab
-	var err error
-	if m.tokEmbd, err = newWeight(f, arch.TokenEmbd, v, e); err != nil {
-		return err
-	}
-	if _, ok := f.Tensor(arch.Output); ok {
-		if m.output, err = newWeight(f, arch.Output, v, e); err != nil {
-			return err
+	m.layers = make([]layer, m.Params.Blocks)
+	for _, spec := range m.Params.Tensors() {
+		if _, ok := f.Tensor(spec.Name); !ok && spec.Optional {
+			continue
 		}
-	} else {
-		m.output = m.tokEmbd // ChatGLM-6B: lm_head is the embedding (docs/formats.md)
-	}
-	if m.outNorm, err = vector(f, arch.OutputNorm, e); err != nil {
-		return err
-	}
-	v1 := p.Family == arch.FamilyChatGLM1
-	if v1 {
-		if m.outNormB, err = vector(f, arch.OutputNormBias, e); err != nil {
-			return err
-		}
-	}
-	for l := range p.Blocks {
-		var ly layer
-		steps := []func() error{
-			func() (err error) { ly.attnNorm, err = vector(f, arch.AttnNorm(l), e); return },
-			func() (err error) { ly.qkv, err = newWeight(f, arch.AttnQKV(l), p.QKVRows(), e); return },
-			func() (err error) { ly.attnOut, err = newWeight(f, arch.AttnOutput(l), e, e); return },
-			func() (err error) { ly.ffnNorm, err = vector(f, arch.FFNNorm(l), e); return },
-			func() (err error) { ly.up, err = newWeight(f, arch.FFNUp(l), p.FFNUpRows(), e); return },
-			func() (err error) { ly.down, err = newWeight(f, arch.FFNDown(l), e, p.FeedForward); return },
-		}
-		if _, ok := f.Tensor(arch.AttnQKVBias(l)); ok || v1 {
-			steps = append(steps, func() (err error) { ly.qkvB, err = vector(f, arch.AttnQKVBias(l), p.QKVRows()); return })
-		}
-		if v1 {
-			steps = append(steps,
-				func() (err error) { ly.attnNormB, err = vector(f, arch.AttnNormBias(l), e); return },
-				func() (err error) { ly.attnOutB, err = vector(f, arch.AttnOutputBias(l), e); return },
-				func() (err error) { ly.ffnNormB, err = vector(f, arch.FFNNormBias(l), e); return },
-				func() (err error) { ly.upB, err = vector(f, arch.FFNUpBias(l), p.FFNUpRows()); return },
-				func() (err error) { ly.downB, err = vector(f, arch.FFNDownBias(l), e); return },
-			)
-		}
-		for _, s := range steps {
-			if err := s(); err != nil {
+		if len(spec.Shape) == 2 {
+			w, err := newWeight(f, spec.Name, int(spec.Shape[0]), int(spec.Shape[1]))
+			if err != nil {
 				return err
 			}
+			if err := m.setWeight(spec, w); err != nil {
+				return err
+			}
+			continue
 		}
-		m.layers = append(m.layers, ly)
+		v, err := vector(f, spec.Name, int(spec.Shape[0]))
+		if err != nil {
+			return err
+		}
+		if err := m.setVector(spec, v); err != nil {
+			return err
+		}
+	}
+	if m.output == nil {
+		m.output = m.tokEmbd // ChatGLM-6B: lm_head is the embedding (docs/formats.md)
+	}
+	return nil
+}
+
+func (m *Model) setWeight(spec arch.TensorSpec, w *weight) error {
+	switch spec.Role {
+	case arch.RoleTokenEmbd:
+		m.tokEmbd = w
+	case arch.RoleOutput:
+		m.output = w
+	case arch.RoleAttnQKV:
+		m.layers[spec.Layer].qkv = w
+	case arch.RoleAttnOutput:
+		m.layers[spec.Layer].attnOut = w
+	case arch.RoleFFNUp:
+		m.layers[spec.Layer].up = w
+	case arch.RoleFFNDown:
+		m.layers[spec.Layer].down = w
+	default:
+		return fmt.Errorf("tensor %s: the graph has no matrix of role %d", spec.Name, spec.Role)
+	}
+	return nil
+}
+
+func (m *Model) setVector(spec arch.TensorSpec, v []float32) error {
+	var ly *layer
+	if spec.Layer >= 0 {
+		ly = &m.layers[spec.Layer]
+	}
+	switch spec.Role {
+	case arch.RoleOutputNorm:
+		m.outNorm = v
+	case arch.RoleOutputNormBias:
+		m.outNormB = v
+	case arch.RoleAttnNorm:
+		ly.attnNorm = v
+	case arch.RoleAttnNormBias:
+		ly.attnNormB = v
+	case arch.RoleAttnQKVBias:
+		ly.qkvB = v
+	case arch.RoleAttnOutputBias:
+		ly.attnOutB = v
+	case arch.RoleFFNNorm:
+		ly.ffnNorm = v
+	case arch.RoleFFNNormBias:
+		ly.ffnNormB = v
+	case arch.RoleFFNUpBias:
+		ly.upB = v
+	case arch.RoleFFNDownBias:
+		ly.downB = v
+	default:
+		return fmt.Errorf("tensor %s: the graph has no vector of role %d", spec.Name, spec.Role)
 	}
 	return nil
 }
