@@ -71,6 +71,9 @@ const (
 	KeyStopTokens = "tokenizer.ggml.eos_token_ids"
 )
 
+// SpecialTokenKey is the key of a special token's id: "eos" → tokenizer.ggml.eos_token_id.
+func SpecialTokenKey(name string) string { return "tokenizer.ggml." + name + "_token_id" }
+
 // Token types as llama.cpp (and SentencePiece) number them.
 const (
 	TokenNormal      int32 = 1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/gguf"
 	"github.com/glmtool/glmtool/tensor"
 )
@@ -117,9 +118,9 @@ func summarize(f *gguf.File, fullArrays bool) *fileSummary {
 		File: f.Path, SizeBytes: f.FileSize, GGUFVersion: f.Version, Alignment: f.Alignment, DataOffset: f.DataOffset,
 		Parameters: f.ParameterCount(), TensorTypes: map[string]int{}, tensorByteSize: f.TensorBytes(),
 	}
-	s.Architecture, _ = f.Meta.String("general.architecture")
-	s.Name, _ = f.Meta.String("general.name")
-	if ft, err := f.Meta.Uint32("general.file_type"); err == nil {
+	s.Architecture, _ = f.Meta.String(arch.KeyArchitecture)
+	s.Name, _ = f.Meta.String(arch.KeyName)
+	if ft, err := f.Meta.Uint32(arch.KeyFileType); err == nil {
 		s.FileType = &fileTypeJSON{ID: ft, Name: tensor.FileType(ft).String()}
 	}
 	if s.Parameters > 0 {
@@ -193,19 +194,19 @@ func headOf(x any, n int) any {
 var specialTokenKeys = []string{"bos", "eos", "eot", "eom", "unknown", "separator", "padding", "cls", "mask"}
 
 func summarizeTokenizer(m *gguf.Metadata) *tokenizerInfo {
-	model, err := m.String("tokenizer.ggml.model")
+	model, err := m.String(arch.KeyTokenizerModel)
 	if err != nil {
 		return nil
 	}
 	t := &tokenizerInfo{Model: model, SpecialIDs: map[string]int{}, pieces: map[string]string{}}
-	t.Pre, _ = m.String("tokenizer.ggml.pre")
-	tokens, _ := m.Strings("tokenizer.ggml.tokens")
+	t.Pre, _ = m.String(arch.KeyTokenizerPre)
+	tokens, _ := m.Strings(arch.KeyTokens)
 	t.VocabSize = len(tokens)
-	if merges, err := m.Strings("tokenizer.ggml.merges"); err == nil {
+	if merges, err := m.Strings(arch.KeyMerges); err == nil {
 		t.Merges = len(merges)
 	}
 	for _, name := range specialTokenKeys {
-		id, err := m.Int("tokenizer.ggml." + name + "_token_id")
+		id, err := m.Int(arch.SpecialTokenKey(name))
 		if err != nil {
 			continue
 		}
@@ -214,7 +215,7 @@ func summarizeTokenizer(m *gguf.Metadata) *tokenizerInfo {
 			t.pieces[name] = tokens[id]
 		}
 	}
-	t.ChatTemplate = m.Has("tokenizer.chat_template")
+	t.ChatTemplate = m.Has(arch.KeyChatTemplate)
 	return t
 }
 

@@ -10,18 +10,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/gguf"
 	"github.com/glmtool/glmtool/internal/atomicfile"
 	"github.com/glmtool/glmtool/tensor"
 )
 
-// KeyQuantizationVersion and KeyFileType are the two keys llama-quantize sets; ggml's quantization format
-// version is 2.
-const (
-	KeyQuantizationVersion = "general.quantization_version"
-	KeyFileType            = "general.file_type"
-	QuantizationVersion    = 2
-)
+// QuantizationVersion is ggml's quantization format version, which llama-quantize records in
+// general.quantization_version beside general.file_type.
+const QuantizationVersion = 2
 
 // chunkSourceBytes bounds how much of a source tensor is converted at once. Peak memory is about this much
 // source (mapped pages released after each chunk) plus the encoded chunk plus per-worker row buffers.
@@ -77,8 +74,8 @@ type Report struct {
 
 // NumLayers reads "<arch>.block_count", or counts blk.N tensors for files without it.
 func NumLayers(f *gguf.File) int {
-	if arch, err := f.Meta.String("general.architecture"); err == nil {
-		if n, err := f.Meta.Int(arch + ".block_count"); err == nil && n > 0 && n < 1<<20 {
+	if name, err := f.Meta.String(arch.KeyArchitecture); err == nil {
+		if n, err := f.Meta.Int(arch.KeysFor(name).BlockCount()); err == nil && n > 0 && n < 1<<20 {
 			return int(n)
 		}
 	}
@@ -93,10 +90,10 @@ func NumLayers(f *gguf.File) int {
 // llama-quantize does: removed and appended, so that they end the key list.
 func OutputMetadata(in *gguf.Metadata, ft tensor.FileType) *gguf.Metadata {
 	m := in.Clone()
-	m.Delete(KeyQuantizationVersion)
-	m.Set(KeyQuantizationVersion, gguf.Uint32(QuantizationVersion))
-	m.Delete(KeyFileType)
-	m.Set(KeyFileType, gguf.Uint32(uint32(ft)))
+	m.Delete(arch.KeyQuantizationVersion)
+	m.Set(arch.KeyQuantizationVersion, gguf.Uint32(QuantizationVersion))
+	m.Delete(arch.KeyFileType)
+	m.Set(arch.KeyFileType, gguf.Uint32(uint32(ft)))
 	return m
 }
 
