@@ -154,3 +154,73 @@ type apiError struct {
 		Code    *string `json:"code"`
 	} `json:"error"`
 }
+
+// The response bodies, as OpenAI's API defines them. A nil pointer is JSON null where the API has one
+// (finish_reason while streaming, content beside tool calls).
+
+type completionChoice struct {
+	Index        int     `json:"index"`
+	Text         string  `json:"text"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+type completionResponse struct {
+	ID      string             `json:"id"`
+	Object  string             `json:"object"` // text_completion
+	Created int64              `json:"created"`
+	Model   string             `json:"model"`
+	Choices []completionChoice `json:"choices"`
+	Usage   *usage             `json:"usage,omitempty"`
+}
+
+type replyMessage struct {
+	Role      string     `json:"role"`
+	Content   *string    `json:"content"`
+	ToolCalls []toolCall `json:"tool_calls,omitempty"`
+}
+
+// indexedToolCall is a tool call in a streamed delta, which carries its position.
+type indexedToolCall struct {
+	Index int `json:"index"`
+	toolCall
+}
+
+type chatDelta struct {
+	Role      string            `json:"role,omitempty"`
+	Content   string            `json:"content,omitempty"`
+	ToolCalls []indexedToolCall `json:"tool_calls,omitempty"`
+}
+
+type chatChoice struct {
+	Index        int           `json:"index"`
+	Message      *replyMessage `json:"message,omitempty"`
+	Delta        *chatDelta    `json:"delta,omitempty"`
+	FinishReason *string       `json:"finish_reason"`
+}
+
+type chatResponse struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"` // chat.completion, or chat.completion.chunk when streamed
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []chatChoice `json:"choices"`
+	Usage   *usage       `json:"usage,omitempty"`
+}
+
+type healthResponse struct {
+	Status    string `json:"status"`
+	SlotsIdle int    `json:"slots_idle"`
+	Slots     int    `json:"slots"`
+}
+
+type modelInfo struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"` // model
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+type modelList struct {
+	Object string      `json:"object"` // list
+	Data   []modelInfo `json:"data"`
+}

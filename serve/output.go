@@ -91,30 +91,26 @@ func (o *output) sse(v any) {
 // chunk streams text, tool calls or the finish reason.
 func (o *output) chunk(text string, calls []toolCall, finish *string) {
 	if !o.j.chat {
-		o.sse(map[string]any{"id": o.id, "object": "text_completion", "created": o.created, "model": o.s.cfg.Name,
-			"choices": []map[string]any{{"index": 0, "text": text, "finish_reason": finish}}})
+		o.sse(completionResponse{ID: o.id, Object: "text_completion", Created: o.created, Model: o.s.cfg.Name,
+			Choices: []completionChoice{{Text: text, FinishReason: finish}}})
 		return
 	}
-	delta := map[string]any{}
+	delta := &chatDelta{Content: text}
 	if !o.started {
-		delta["role"] = "assistant"
+		delta.Role = "assistant"
 	}
-	if text != "" {
-		delta["content"] = text
+	for i, c := range calls {
+		delta.ToolCalls = append(delta.ToolCalls, indexedToolCall{i, c})
 	}
-	if calls != nil {
-		type indexed struct {
-			Index int `json:"index"`
-			toolCall
-		}
-		var ic []indexed
-		for i, c := range calls {
-			ic = append(ic, indexed{i, c})
-		}
-		delta["tool_calls"] = ic
+	o.sse(o.chatResponse("chat.completion.chunk", chatChoice{Delta: delta, FinishReason: finish}))
+}
+
+// chatResponse is a chat response of one choice (or none, for the usage chunk).
+func (o *output) chatResponse(object string, choices ...chatChoice) chatResponse {
+	if choices == nil {
+		choices = []chatChoice{} // "choices": [], not null
 	}
-	o.sse(map[string]any{"id": o.id, "object": "chat.completion.chunk", "created": o.created, "model": o.s.cfg.Name,
-		"choices": []map[string]any{{"index": 0, "delta": delta, "finish_reason": finish}}})
+	return chatResponse{ID: o.id, Object: object, Created: o.created, Model: o.s.cfg.Name, Choices: choices}
 }
 
 func (o *output) finish(reason string, u usage) {
@@ -133,16 +129,17 @@ func (o *output) finish(reason string, u usage) {
 	}
 	if !o.j.stream {
 		if !o.j.chat {
-			writeJSON(o.w, http.StatusOK, map[string]any{"id": o.id, "object": "text_completion", "created": o.created, "model": o.s.cfg.Name,
-				"choices": []map[string]any{{"index": 0, "text": text, "finish_reason": reason}}, "usage": u})
+			writeJSON(o.w, http.StatusOK, completionResponse{ID: o.id, Object: "text_completion", Created: o.created, Model: o.s.cfg.Name,
+				Choices: []completionChoice{{Text: text, FinishReason: &reason}}, Usage: &u})
 			return
 		}
-		msg := map[string]any{"role": "assistant", "content": text}
+		msg := &replyMessage{Role: "assistant", Content: &text}
 		if calls != nil {
-			msg["content"], msg["tool_calls"] = nil, calls
+			msg.Content, msg.ToolCalls = nil, calls
 		}
-		writeJSON(o.w, http.StatusOK, map[string]any{"id": o.id, "object": "chat.completion", "created": o.created, "model": o.s.cfg.Name,
-			"choices": []map[string]any{{"index": 0, "message": msg, "finish_reason": reason}}, "usage": u})
+		r := o.chatResponse("chat.completion", chatChoice{Message: msg, FinishReason: &reason})
+		r.Usage = &u
+		writeJSON(o.w, http.StatusOK, r)
 		return
 	}
 	if o.j.tools {
@@ -152,8 +149,9 @@ func (o *output) finish(reason string, u usage) {
 	}
 	o.chunk("", nil, &reason)
 	if o.j.usage {
-		o.sse(map[string]any{"id": o.id, "object": "chat.completion.chunk", "created": o.created, "model": o.s.cfg.Name,
-			"choices": []any{}, "usage": u})
+		r := o.chatResponse("chat.completion.chunk")
+		r.Usage = &u
+		o.sse(r)
 	}
 	fmt.Fprint(o.w, "data: [DONE]\n\n")
 	if f, ok := o.w.(http.Flusher); ok {
@@ -163,7 +161,9 @@ func (o *output) finish(reason string, u usage) {
 
 func (o *output) fail(err error) {
 	if o.started {
-		o.sse(map[string]any{"error": map[string]any{"message": err.Error(), "type": "server_error"}})
+		var e apiError
+		e.Error.Message, e.Error.Type = err.Error(), "server_error"
+		o.sse(e)
 		return
 	}
 	status := http.StatusInternalServerError

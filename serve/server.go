@@ -82,11 +82,10 @@ func (s *Server) FreeSlots() int { return len(s.slots) }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "slots_idle": s.FreeSlots(), "slots": s.cfg.Parallel})
+		writeJSON(w, http.StatusOK, healthResponse{Status: "ok", SlotsIdle: s.FreeSlots(), Slots: s.cfg.Parallel})
 	})
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []map[string]any{
-			{"id": s.cfg.Name, "object": "model", "created": s.created, "owned_by": "glmtool"}}})
+		writeJSON(w, http.StatusOK, modelList{Object: "list", Data: []modelInfo{{ID: s.cfg.Name, Object: "model", Created: s.created, OwnedBy: "glmtool"}}})
 	})
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("POST /v1/completions", s.completion)
