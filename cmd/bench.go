@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -287,13 +286,10 @@ func benchPreamble(w io.Writer, results []bench.Result) {
 func writeBench(w io.Writer, format string, wide bool, results []bench.Result) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		return writeJSON(w, results, false)
 	case "jsonl":
-		enc := json.NewEncoder(w)
 		for _, r := range results {
-			if err := enc.Encode(r); err != nil {
+			if err := writeJSON(w, r, true); err != nil {
 				return err
 			}
 		}

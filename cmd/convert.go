@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -126,11 +125,9 @@ type convertJSON struct {
 }
 
 func writeConvertJSON(w io.Writer, out string, rep *convert.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(convertJSON{Output: out, Family: string(rep.Family), FileType: rep.FileType.String(), Layers: rep.Params.Blocks,
+	return writeJSON(w, convertJSON{Output: out, Family: string(rep.Family), FileType: rep.FileType.String(), Layers: rep.Params.Blocks,
 		Tensors: len(rep.Tensors), InBytes: rep.InBytes, OutBytes: rep.OutBytes, Seconds: rep.Duration.Seconds(), Ignored: rep.Ignored,
-		TiedLMHead: rep.TiedLMHead})
+		TiedLMHead: rep.TiedLMHead}, false)
 }
 
 func renderConvertReport(w io.Writer, out string, rep *convert.Report) error {

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -42,10 +41,7 @@ unless --full-arrays is given. The file is memory-mapped, so this is instant eve
 			defer f.Close()
 			s := summarize(f, opt.fullArrays)
 			if opt.json {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				return enc.Encode(s)
+				return writeJSON(a.stdout, s, false)
 			}
 			return s.render(a.stdout, opt)
 		},

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -72,9 +71,7 @@ this works on synthetic weights too.`,
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return writeJSON(a.stdout, res, false)
 			}
 			fmt.Fprintf(a.stdout, "%s: %d tokens, %d chunks of %d, %d scored positions\nperplexity: %.4f\n", model, res.Tokens, res.Chunks, res.Ctx, res.Scored, res.Perplexity)
 			if res.MeanKL != nil {

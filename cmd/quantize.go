@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -165,9 +164,7 @@ func writeQuantizeJSON(w io.Writer, in, out string, opt quantize.Options, rep *q
 		}
 		j.Tensors = append(j.Tensors, o)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(j)
+	return writeJSON(w, j, false)
 }
 
 func bitsPerWeight(bytes, elements int64) float64 {

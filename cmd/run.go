@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -184,9 +183,7 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 			t := text.String()
 			j.Text = &t
 		}
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(j); err != nil {
+		if err := writeJSON(out, j, true); err != nil {
 			return err
 		}
 	}

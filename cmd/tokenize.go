@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -61,9 +60,7 @@ encoded plainly; --specials adds the model's prefix tokens ([gMASK] sop ...) as 
 				for _, id := range ids {
 					out = append(out, entry{id, strings.ToValidUTF8(string(tok.Text(id)), "\uFFFD"), tok.Piece(id)})
 				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetEscapeHTML(false)
-				return enc.Encode(out)
+				return writeJSON(a.stdout, out, true)
 			}
 			for _, id := range ids {
 				fmt.Fprintf(a.stdout, "%6d  %s\n", id, tokenText(tok, id))
