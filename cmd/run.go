@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nlpodyssey/safetensors"
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/infer"
@@ -306,31 +307,25 @@ func writeLogits(cmd *cobra.Command, path string, rows [][]float32, ids []int32)
 	if len(rows) > 0 {
 		vocab = len(rows[0])
 	}
-	n := len(rows)
-	logitBytes := 4 * n * vocab
-	header := fmt.Sprintf(`{"__metadata__":{"format":"pt"},"ids":{"dtype":"I32","shape":[%d],"data_offsets":[0,%d]},"logits":{"dtype":"F32","shape":[%d,%d],"data_offsets":[%d,%d]}}`,
-		n, 4*n, n, vocab, 4*n, 4*n+logitBytes)
-	for len(header)%8 != 0 {
-		header += " "
+	logits := make([]byte, 0, 4*len(rows)*vocab)
+	for _, r := range rows {
+		for _, v := range r {
+			logits = binary.LittleEndian.AppendUint32(logits, math.Float32bits(v))
+		}
+	}
+	idBytes := make([]byte, 0, 4*len(ids))
+	for _, id := range ids {
+		idBytes = binary.LittleEndian.AppendUint32(idBytes, uint32(id))
+	}
+	lv, err := safetensors.NewTensorView(safetensors.F32, []uint64{uint64(len(rows)), uint64(vocab)}, logits)
+	if err != nil {
+		return err
+	}
+	iv, err := safetensors.NewTensorView(safetensors.I32, []uint64{uint64(len(ids))}, idBytes)
+	if err != nil {
+		return err
 	}
 	return atomicfile.Write(cmd.Context(), path, func(w io.Writer) error {
-		buf := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
-		buf = append(buf, header...)
-		for _, id := range ids {
-			buf = binary.LittleEndian.AppendUint32(buf, uint32(id))
-		}
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-		row := make([]byte, 4*vocab)
-		for _, r := range rows {
-			for i, v := range r {
-				binary.LittleEndian.PutUint32(row[4*i:], math.Float32bits(v))
-			}
-			if _, err := w.Write(row); err != nil {
-				return err
-			}
-		}
-		return nil
+		return safetensors.SerializeToWriter(map[string]safetensors.TensorView{"logits": lv, "ids": iv}, map[string]string{"format": "pt"}, w)
 	})
 }
