@@ -22,6 +22,7 @@ type chatRequest struct {
 	Tools          []tool          `json:"tools"`
 	N              *int            `json:"n"`
 	ResponseFormat *responseFormat `json:"response_format"`
+	CachePrompt    *bool           `json:"cache_prompt"` // llama-server's: false evaluates the whole prompt again
 }
 
 type responseFormat struct {
@@ -42,6 +43,7 @@ type completionRequest struct {
 	Seed        *uint64         `json:"seed"`
 	Stream      bool            `json:"stream"`
 	N           *int            `json:"n"`
+	CachePrompt *bool           `json:"cache_prompt"`
 }
 
 func (r *completionRequest) sampling() sampling {
@@ -141,9 +143,15 @@ func stops(raw json.RawMessage) ([]string, error) {
 }
 
 type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens     int            `json:"prompt_tokens"`
+	CompletionTokens int            `json:"completion_tokens"`
+	TotalTokens      int            `json:"total_tokens"`
+	PromptDetails    *promptDetails `json:"prompt_tokens_details,omitempty"`
+}
+
+// promptDetails says how much of the prompt came from the slot's cache instead of being evaluated.
+type promptDetails struct {
+	CachedTokens int `json:"cached_tokens"`
 }
 
 type apiError struct {

@@ -39,7 +39,7 @@ type Config struct {
 // Server answers the OpenAI-compatible endpoints.
 type Server struct {
 	cfg     Config
-	slots   chan *infer.Session
+	slots   *slotPool
 	waiting atomic.Int64
 	nextID  atomic.Int64
 	created int64
@@ -63,20 +63,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, slots: make(chan *infer.Session, cfg.Parallel), created: time.Now().Unix(),
-		encoders: make(chan struct{}, max(2, cfg.Parallel))}
+	s := &Server{cfg: cfg, created: time.Now().Unix(), encoders: make(chan struct{}, max(2, cfg.Parallel))}
+	var sessions []*infer.Session
 	for range cfg.Parallel {
 		sess, err := cfg.Model.NewSession(cfg.Ctx, cfg.KV)
 		if err != nil {
 			return nil, err
 		}
-		s.slots <- sess
+		sessions = append(sessions, sess)
 	}
+	s.slots = newSlotPool(sessions)
 	return s, nil
 }
 
 // FreeSlots is the number of idle slots.
-func (s *Server) FreeSlots() int { return len(s.slots) }
+func (s *Server) FreeSlots() int { return s.slots.Idle() }
 
 // Handler routes requests through recovery, logging and authentication.
 func (s *Server) Handler() http.Handler {
@@ -237,6 +238,7 @@ type job struct {
 	usage       bool
 	tools       bool
 	chat        bool
+	cachePrompt bool // reuse a slot's cached prefix (the request's cache_prompt, default true)
 }
 
 func (s *Server) checkModel(w http.ResponseWriter, name string) bool {
@@ -279,7 +281,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: maxTok, stop: stop,
-		seed: req.Seed, stream: req.Stream, usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, tools: len(req.Tools) > 0, chat: true})
+		seed: req.Seed, stream: req.Stream, usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, tools: len(req.Tools) > 0, chat: true,
+		cachePrompt: req.CachePrompt == nil || *req.CachePrompt})
 }
 
 func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
@@ -306,30 +309,8 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: req.MaxTokens,
-		stop: stop, seed: req.Seed, stream: req.Stream})
+		stop: stop, seed: req.Seed, stream: req.Stream, cachePrompt: req.CachePrompt == nil || *req.CachePrompt})
 }
-
-// acquire waits for a slot, or fails at once when the queue is full.
-func (s *Server) acquire(ctx context.Context) (*infer.Session, error) {
-	select {
-	case sess := <-s.slots:
-		return sess, nil
-	default:
-	}
-	if s.waiting.Add(1) > int64(s.cfg.Queue) {
-		s.waiting.Add(-1)
-		return nil, errQueueFull
-	}
-	defer s.waiting.Add(-1)
-	select {
-	case sess := <-s.slots:
-		return sess, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-var errQueueFull = errors.New("queue full")
 
 func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if n := len(j.prompt); n >= s.cfg.Ctx {
@@ -337,7 +318,8 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 			fmt.Sprintf("the prompt has %d tokens; the context holds %d (and the reply needs at least 1)", n, s.cfg.Ctx))
 		return
 	}
-	sess, err := s.acquire(r.Context())
+	waiting := func(d int) int { return int(s.waiting.Add(int64(d))) }
+	sl, cached, err := s.slots.acquire(r.Context(), j.prompt, j.cachePrompt, waiting, s.cfg.Queue)
 	if errors.Is(err, errQueueFull) {
 		writeError(w, http.StatusServiceUnavailable, "server_busy", "all slots are busy and the queue is full; retry later")
 		return
@@ -345,8 +327,12 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if err != nil {
 		return // the client went away while waiting
 	}
-	defer func() { s.slots <- sess }()
-	sess.Truncate(0)
+	defer s.slots.release(sl)
+	sess := sl.sess
+	// The prompt cache: keep the cached tokens this prompt starts with and evaluate only the rest (at
+	// least one token, whose logits start the reply).
+	cached = min(cached, len(j.prompt)-1)
+	sess.Truncate(cached)
 
 	opt := infer.Defaults(string(s.cfg.Model.Params.Family))
 	if j.temperature != nil {
@@ -371,7 +357,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if !j.chat {
 		post = tokenizer.NewPostProcessor("")
 	}
-	res, err := sess.Generate(r.Context(), j.prompt, infer.GenerateOptions{MaxTokens: maxTokens, Stops: s.cfg.Model.Stops,
+	res, err := sess.Generate(r.Context(), j.prompt[cached:], infer.GenerateOptions{MaxTokens: maxTokens, Stops: s.cfg.Model.Stops,
 		Sampler: infer.NewSampler(opt),
 		OnToken: func(id int32) bool {
 			return out.add(post.Write(string(dec.Next(id)))) && r.Context().Err() == nil
@@ -388,7 +374,8 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if res.StopReason == "length" || res.StopReason == "context" {
 		reason = "length"
 	}
-	out.finish(reason, usage{PromptTokens: len(j.prompt), CompletionTokens: len(res.Generated), TotalTokens: len(j.prompt) + len(res.Generated)})
+	out.finish(reason, usage{PromptTokens: len(j.prompt), CompletionTokens: len(res.Generated), TotalTokens: len(j.prompt) + len(res.Generated),
+		PromptDetails: &promptDetails{CachedTokens: cached}})
 }
 
 func (s *Server) id(prefix string) string {
