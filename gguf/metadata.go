@@ -87,7 +87,7 @@ func get[T any](m *Metadata, key, want string) (T, error) {
 	if !ok {
 		return zero, &KeyError{Key: key, Want: want}
 	}
-	x, ok := v.v.(T)
+	x, ok := v.Any().(T)
 	if !ok {
 		return zero, &KeyError{Key: key, Want: want, Got: v.TypeName()}
 	}

@@ -3,6 +3,7 @@ package gguf
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ValueType is a GGUF metadata value type (gguf.h enum gguf_type), stored as an int32 on disk.
@@ -63,7 +64,12 @@ func (v Value) Type() ValueType { return v.typ }
 func (v Value) ElemType() ValueType { return v.elem }
 
 // Any returns the Go value (a scalar or a slice).
-func (v Value) Any() any { return v.v }
+func (v Value) Any() any {
+	if a, ok := v.v.(array); ok {
+		return a.slice()
+	}
+	return v.v
+}
 
 // TypeName describes the type for messages: "uint32" or "array[string]".
 func (v Value) TypeName() string {
@@ -85,31 +91,8 @@ func lower(s string) string {
 
 // Len is the number of elements of an array value, and 0 for a scalar.
 func (v Value) Len() int {
-	switch a := v.v.(type) {
-	case []uint8:
-		return len(a)
-	case []int8:
-		return len(a)
-	case []uint16:
-		return len(a)
-	case []int16:
-		return len(a)
-	case []uint32:
-		return len(a)
-	case []int32:
-		return len(a)
-	case []float32:
-		return len(a)
-	case []bool:
-		return len(a)
-	case []string:
-		return len(a)
-	case []uint64:
-		return len(a)
-	case []int64:
-		return len(a)
-	case []float64:
-		return len(a)
+	if a, ok := v.v.(array); ok {
+		return a.len()
 	}
 	return 0
 }
@@ -135,34 +118,77 @@ type ArrayElem interface {
 
 // Array builds an array value; the element type follows from the slice type.
 func Array[T ArrayElem](xs []T) Value {
-	var elem ValueType
-	switch any(xs).(type) {
-	case []uint8:
-		elem = TypeUint8
-	case []int8:
-		elem = TypeInt8
-	case []uint16:
-		elem = TypeUint16
-	case []int16:
-		elem = TypeInt16
-	case []uint32:
-		elem = TypeUint32
-	case []int32:
-		elem = TypeInt32
-	case []float32:
-		elem = TypeFloat32
-	case []bool:
-		elem = TypeBool
-	case []string:
-		elem = TypeString
-	case []uint64:
-		elem = TypeUint64
-	case []int64:
-		elem = TypeInt64
-	case []float64:
-		elem = TypeFloat64
+	return Value{typ: TypeArray, elem: elemType[T](), v: typedArray[T](xs)}
+}
+
+// elemType is the GGUF type of a Go element type: the one table of the correspondence.
+func elemType[T ArrayElem]() ValueType {
+	switch any(*new(T)).(type) {
+	case uint8:
+		return TypeUint8
+	case int8:
+		return TypeInt8
+	case uint16:
+		return TypeUint16
+	case int16:
+		return TypeInt16
+	case uint32:
+		return TypeUint32
+	case int32:
+		return TypeInt32
+	case float32:
+		return TypeFloat32
+	case bool:
+		return TypeBool
+	case string:
+		return TypeString
+	case uint64:
+		return TypeUint64
+	case int64:
+		return TypeInt64
 	}
-	return Value{typ: TypeArray, elem: elem, v: xs}
+	return TypeFloat64
+}
+
+// array is what every typedArray does, whatever its element type.
+type array interface {
+	len() int
+	at(i int) any
+	slice() any // the []T itself
+	equal(o array) bool
+}
+
+// typedArray holds an array value's elements as the Go slice they decode to.
+type typedArray[T ArrayElem] []T
+
+func (a typedArray[T]) len() int     { return len(a) }
+func (a typedArray[T]) at(i int) any { return a[i] }
+func (a typedArray[T]) slice() any   { return []T(a) }
+
+// equal compares element by element; floats by their bits, so that NaN equals itself and a round trip
+// of any file compares equal.
+func (a typedArray[T]) equal(o array) bool {
+	b, ok := o.(typedArray[T])
+	if !ok || len(a) != len(b) {
+		return false
+	}
+	switch x := any([]T(a)).(type) {
+	case []float32:
+		return slices.EqualFunc(x, any([]T(b)).([]float32), func(p, q float32) bool { return math.Float32bits(p) == math.Float32bits(q) })
+	case []float64:
+		return slices.EqualFunc(x, any([]T(b)).([]float64), func(p, q float64) bool { return math.Float64bits(p) == math.Float64bits(q) })
+	}
+	return slices.Equal(a, b)
+}
+
+func sameBits(x, y any) bool {
+	switch x := x.(type) {
+	case float32:
+		return math.Float32bits(x) == math.Float32bits(y.(float32))
+	case float64:
+		return math.Float64bits(x) == math.Float64bits(y.(float64))
+	}
+	return x == y
 }
 
 // Equal reports whether two values have the same type and the same contents (float NaNs compare by bits).
@@ -170,58 +196,10 @@ func (v Value) Equal(o Value) bool {
 	if v.typ != o.typ || v.elem != o.elem || v.Len() != o.Len() {
 		return false
 	}
-	switch a := v.v.(type) {
-	case float32:
-		return math.Float32bits(a) == math.Float32bits(o.v.(float32))
-	case float64:
-		return math.Float64bits(a) == math.Float64bits(o.v.(float64))
-	case []float32:
-		b := o.v.([]float32)
-		for i := range a {
-			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-				return false
-			}
-		}
-		return true
-	case []float64:
-		b := o.v.([]float64)
-		for i := range a {
-			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-				return false
-			}
-		}
-		return true
-	case []uint8:
-		return sliceEqual(a, o.v.([]uint8))
-	case []int8:
-		return sliceEqual(a, o.v.([]int8))
-	case []uint16:
-		return sliceEqual(a, o.v.([]uint16))
-	case []int16:
-		return sliceEqual(a, o.v.([]int16))
-	case []uint32:
-		return sliceEqual(a, o.v.([]uint32))
-	case []int32:
-		return sliceEqual(a, o.v.([]int32))
-	case []bool:
-		return sliceEqual(a, o.v.([]bool))
-	case []string:
-		return sliceEqual(a, o.v.([]string))
-	case []uint64:
-		return sliceEqual(a, o.v.([]uint64))
-	case []int64:
-		return sliceEqual(a, o.v.([]int64))
+	if a, ok := v.v.(array); ok {
+		return a.equal(o.v.(array))
 	}
-	return v.v == o.v
-}
-
-func sliceEqual[T comparable](a, b []T) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return sameBits(v.v, o.v)
 }
 
 // String formats a value for people; arrays are summarised to about 64 characters (see Summary).
@@ -267,32 +245,4 @@ func joinComma(xs []string) string {
 }
 
 // elemAt returns element i of an array value as a Go scalar.
-func elemAt(v Value, i int) any {
-	switch a := v.v.(type) {
-	case []uint8:
-		return a[i]
-	case []int8:
-		return a[i]
-	case []uint16:
-		return a[i]
-	case []int16:
-		return a[i]
-	case []uint32:
-		return a[i]
-	case []int32:
-		return a[i]
-	case []float32:
-		return a[i]
-	case []bool:
-		return a[i]
-	case []string:
-		return a[i]
-	case []uint64:
-		return a[i]
-	case []int64:
-		return a[i]
-	case []float64:
-		return a[i]
-	}
-	return nil
-}
+func elemAt(v Value, i int) any { return v.v.(array).at(i) }
