@@ -3,6 +3,8 @@ package cmd
 import (
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestShellCompletion asks the completion machinery what the shell asks it (the hidden __complete
@@ -37,6 +39,43 @@ func TestShellCompletion(t *testing.T) {
 			if !found {
 				t.Errorf("%v: completions %q lack %q", c.args, lines, w)
 			}
+		}
+	}
+}
+
+// TestSharedModelFlags: every command that loads one model has the same loading flags with the same help
+// (only what --ctx sizes is said per command), and run and chat the same sampling flags.
+func TestSharedModelFlags(t *testing.T) {
+	a := &app{}
+	root := a.rootCommand()
+	find := func(name string) *cobra.Command {
+		for _, c := range root.Commands() {
+			if c.Name() == name {
+				return c
+			}
+		}
+		t.Fatalf("no %s command", name)
+		return nil
+	}
+	load := []string{"model", "threads", "kv-type", "device", "mmap", "ctx"}
+	sampling := []string{"temp", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "max-tokens"}
+	ref := find("run")
+	for _, name := range []string{"chat", "serve", "perplexity"} {
+		c := find(name)
+		for _, fl := range load {
+			want, got := ref.Flags().Lookup(fl), c.Flags().Lookup(fl)
+			if got == nil {
+				t.Errorf("%s has no --%s", name, fl)
+				continue
+			}
+			if fl != "ctx" && (got.Usage != want.Usage || got.DefValue != want.DefValue || got.Shorthand != want.Shorthand) {
+				t.Errorf("%s --%s: %q (default %q), run has %q (default %q)", name, fl, got.Usage, got.DefValue, want.Usage, want.DefValue)
+			}
+		}
+	}
+	for _, fl := range sampling {
+		if got, want := find("chat").Flags().Lookup(fl), ref.Flags().Lookup(fl); got == nil || got.Usage != want.Usage {
+			t.Errorf("chat --%s differs from run's", fl)
 		}
 	}
 }

@@ -15,21 +15,77 @@ import (
 // mmapUsage is the help of every command's --mmap.
 const mmapUsage = "read the weights from the file mapping instead of copying them onto huge pages at load (no copy, slower generation)"
 
-// modelFlags are the options every command that runs a model shares.
-type modelFlags struct {
+// loadFlags are the options of every command that loads one model (run, chat, serve, perplexity): the
+// same names, help and checks everywhere. Only what --ctx sizes differs, and each command says what.
+type loadFlags struct {
 	model   string
 	threads int
 	ctx     int
 	kvType  string
-	temp    float32
-	topK    int
-	topP    float32
-	minP    float32
-	repeat  float32
-	seed    uint64
-	maxTok  int
+	device  string
 	mmap    bool
-	set     *pflag.FlagSet // to tell a value given from a default (--temp 0 is greedy, not "unset")
+	set     *pflag.FlagSet // to tell a value given from a default
+}
+
+func (f *loadFlags) register(c *cobra.Command, ctxUsage string) {
+	fs := c.Flags()
+	f.set = fs
+	fs.StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
+	fs.IntVarP(&f.threads, "threads", "t", physicalCores(), "worker threads (default: physical cores)")
+	fs.IntVarP(&f.ctx, "ctx", "c", 0, ctxUsage)
+	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16 or f32 (exact)")
+	fs.StringVar(&f.device, "device", "cpu", "backend: cpu (the CUDA backend is not in this build)")
+	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
+}
+
+func (f *loadFlags) given(name string) bool { return f.set != nil && f.set.Changed(name) }
+
+func (f *loadFlags) validate() error {
+	switch {
+	case f.model == "":
+		return usagef("give the model with -m FILE.gguf")
+	case f.threads < 1:
+		return usagef("--threads %d: want at least 1", f.threads)
+	case f.given("ctx") && f.ctx < 1:
+		return usagef("--ctx %d: want at least 1 token (leave it out for the default)", f.ctx)
+	case f.device != "cpu":
+		return usagef("--device %q: this build has only the cpu backend", f.device)
+	}
+	_, err := parseKVType(f.kvType)
+	return err
+}
+
+// load checks the flags and loads the model.
+func (f *loadFlags) load() (*infer.Model, infer.KVType, error) {
+	if err := f.validate(); err != nil {
+		return nil, 0, err
+	}
+	kv, _ := parseKVType(f.kvType)
+	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap})
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, kv, nil
+}
+
+// context is --ctx, or def capped at the model's maximum.
+func (f *loadFlags) context(m *infer.Model, def int) int {
+	if f.given("ctx") {
+		return f.ctx
+	}
+	return min(def, m.Params.ContextLength)
+}
+
+// samplingFlags are the sampling options of run and chat.
+type samplingFlags struct {
+	temp   float32
+	topK   int
+	topP   float32
+	minP   float32
+	repeat float32
+	seed   uint64
+	maxTok int
+	set    *pflag.FlagSet // --temp 0 is greedy, not "unset"
 }
 
 // familyDefault describes a sampling default per family, from infer.Defaults, for --help.
@@ -38,32 +94,23 @@ func familyDefault(get func(infer.SamplerOptions) float32) string {
 	return fmt.Sprintf("default: %g for ChatGLM-6B, %g for ChatGLM2/3 and GLM-4", v1, others)
 }
 
-func (f *modelFlags) register(c *cobra.Command) {
+func (f *samplingFlags) register(c *cobra.Command) {
 	fs := c.Flags()
 	f.set = fs
-	fs.StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
-	fs.IntVarP(&f.threads, "threads", "t", physicalCores(), "worker threads (default: physical cores)")
-	fs.IntVarP(&f.ctx, "ctx", "c", 0, "context size in tokens, at least 1 (default: the smaller of 4096 and the model's maximum)")
-	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16 or f32 (exact)")
 	fs.Float32Var(&f.temp, "temp", 0, "temperature, 0 or more; 0 is greedy ("+familyDefault(func(o infer.SamplerOptions) float32 { return o.Temperature })+")")
 	fs.IntVar(&f.topK, "top-k", 0, "keep the k most likely tokens (0: off)")
 	fs.Float32Var(&f.topP, "top-p", 0, "nucleus sampling threshold in (0, 1] ("+familyDefault(func(o infer.SamplerOptions) float32 { return o.TopP })+")")
 	fs.Float32Var(&f.minP, "min-p", 0, "drop tokens below this fraction of the top probability, in [0, 1] (0: off)")
 	fs.Float32Var(&f.repeat, "repeat-penalty", 1, "penalty for recently used tokens, above 0 (1: off)")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed; the same seed gives the same output (default: a new random seed each run, reported by -v and --json)")
-	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
 	fs.IntVarP(&f.maxTok, "max-tokens", "n", -1, "maximum tokens to generate, 1 or more; -1: until a stop token or the context is full")
 }
 
 // validate checks every value against its range before a model is loaded, naming the flag.
-func (f *modelFlags) validate() error {
+func (f *samplingFlags) validate() error {
 	given := func(name string) bool { return f.set != nil && f.set.Changed(name) }
 	finite := func(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
 	switch {
-	case f.threads < 1:
-		return usagef("--threads %d: want at least 1", f.threads)
-	case given("ctx") && f.ctx < 1:
-		return usagef("--ctx %d: want at least 1 token (leave it out for the default)", f.ctx)
 	case f.maxTok == 0 || f.maxTok < -1:
 		return usagef("--max-tokens %d: want 1 or more, or -1 for no limit but the context", f.maxTok)
 	case given("temp") && !(f.temp >= 0 && finite(f.temp)):
@@ -80,26 +127,45 @@ func (f *modelFlags) validate() error {
 	return nil
 }
 
+func (f *samplingFlags) sampler(m *infer.Model) *infer.Sampler {
+	o := infer.Defaults(string(m.Params.Family))
+	if f.set.Changed("temp") {
+		o.Temperature = f.temp
+	}
+	if f.set.Changed("top-p") {
+		o.TopP = f.topP
+	}
+	o.TopK, o.MinP, o.RepeatPenalty, o.Seed = f.topK, f.minP, f.repeat, f.seed
+	if !f.set.Changed("seed") {
+		o.Seed = rand.Uint64() // two runs without --seed differ, as "random" promises
+	}
+	return infer.NewSampler(o)
+}
+
+// modelFlags are run's and chat's: a model with a session, and sampling.
+type modelFlags struct {
+	loadFlags
+	samplingFlags
+}
+
+func (f *modelFlags) register(c *cobra.Command) {
+	f.loadFlags.register(c, "context size in tokens, at least 1 (default: the smaller of 4096 and the model's maximum)")
+	f.samplingFlags.register(c)
+}
+
+// load checks every flag, loads the model and opens a session of --ctx tokens.
 func (f *modelFlags) load() (*infer.Model, *infer.Session, error) {
-	if f.model == "" {
-		return nil, nil, usagef("give the model with -m FILE.gguf")
-	}
-	if err := f.validate(); err != nil {
+	if err := f.loadFlags.validate(); err != nil {
 		return nil, nil, err
 	}
-	kv, err := parseKVType(f.kvType)
+	if err := f.samplingFlags.validate(); err != nil {
+		return nil, nil, err
+	}
+	m, kv, err := f.loadFlags.load()
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap})
-	if err != nil {
-		return nil, nil, err
-	}
-	ctx := f.ctx
-	if ctx == 0 {
-		ctx = min(4096, m.Params.ContextLength)
-	}
-	s, err := m.NewSession(ctx, kv)
+	s, err := m.NewSession(f.context(m, 4096), kv)
 	if err != nil {
 		m.Close()
 		return nil, nil, usagef("--ctx: %v", err)
@@ -116,21 +182,6 @@ func parseKVType(s string) (infer.KVType, error) {
 		return infer.KVF32, nil
 	}
 	return 0, usagef("--kv-type %q: want f16 or f32", s)
-}
-
-func (f *modelFlags) sampler(m *infer.Model) *infer.Sampler {
-	o := infer.Defaults(string(m.Params.Family))
-	if f.set.Changed("temp") {
-		o.Temperature = f.temp
-	}
-	if f.set.Changed("top-p") {
-		o.TopP = f.topP
-	}
-	o.TopK, o.MinP, o.RepeatPenalty, o.Seed = f.topK, f.minP, f.repeat, f.seed
-	if !f.set.Changed("seed") {
-		o.Seed = rand.Uint64() // two runs without --seed differ, as "random" promises
-	}
-	return infer.NewSampler(o)
 }
 
 func describeModel(m *infer.Model) string {

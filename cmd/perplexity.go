@@ -7,13 +7,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/bench"
-	"github.com/glmtool/glmtool/infer"
 )
 
 func (a *app) perplexityCommand() *cobra.Command {
-	var model, file, save, base, kvType string
-	var ctx, threads int
-	var useMmap bool
+	var lf loadFlags
+	var file, save, base string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "perplexity -m MODEL.gguf -f TEXT.txt",
@@ -27,21 +25,21 @@ this works on synthetic weights too.`,
   glmtool perplexity -m model-q4_0.gguf -f text.txt --kl-base f16.safetensors`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if model == "" || file == "" {
-				return usagef("give -m MODEL.gguf and -f TEXT.txt")
+			if file == "" {
+				return usagef("give the text with -f TEXT.txt")
 			}
-			kv, err := parseKVType(kvType)
-			if err != nil {
+			if err := lf.validate(); err != nil {
 				return err
 			}
 			text, err := os.ReadFile(file)
 			if err != nil {
 				return err
 			}
-			m, err := infer.Load(model, infer.Options{Threads: threads, Resident: !useMmap})
+			m, kv, err := lf.load()
 			if err != nil {
 				return err
 			}
+			model := lf.model
 			defer m.Close()
 			if m.Tok == nil {
 				return errNoTokenizer(model, "read a text file")
@@ -52,10 +50,7 @@ this works on synthetic weights too.`,
 					return err
 				}
 			}
-			n := ctx
-			if n == 0 {
-				n = min(512, m.Params.ContextLength)
-			}
+			n := lf.context(m, 512)
 			res, lps, err := bench.Perplexity(cmd.Context(), m, m.Tok.Encode(string(text)), n, kv)
 			if err != nil {
 				return err
@@ -80,15 +75,11 @@ this works on synthetic weights too.`,
 			return nil
 		},
 	}
+	lf.register(c, "chunk length in tokens, at least 1 (default: the smaller of 512 and the model's maximum)")
 	f := c.Flags()
-	f.StringVarP(&model, "model", "m", "", "GGUF model file (required)")
 	f.StringVarP(&file, "file", "f", "", "text file (required)")
-	f.IntVarP(&ctx, "ctx", "c", 0, "chunk length in tokens (default: the smaller of 512 and the model's maximum)")
-	f.IntVarP(&threads, "threads", "t", physicalCores(), "worker threads")
-	f.BoolVar(&useMmap, "mmap", false, mmapUsage)
 	f.StringVar(&save, "save-logits", "", "save the scored log-probs to FILE.safetensors")
 	f.StringVar(&base, "kl-base", "", "compare with log-probs saved by --save-logits")
-	f.StringVar(&kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return c
 }

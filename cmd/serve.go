@@ -13,15 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/glmtool/glmtool/infer"
 	"github.com/glmtool/glmtool/serve"
 )
 
 func (a *app) serveCommand() *cobra.Command {
-	var model, addr, apiKey, device, kvType string
-	var ctxSize, parallel, queue, threads, maxConns int
+	var lf loadFlags
+	var addr, apiKey string
+	var parallel, queue, maxConns int
 	var bodyTimeout, idleTimeout time.Duration
-	var useMmap bool
 	var maxBody int64
 	c := &cobra.Command{
 		Use:   "serve -m MODEL.gguf",
@@ -36,14 +35,11 @@ goes to stderr.`,
   glmtool serve -m glm4.gguf --addr 127.0.0.1:9000 --parallel 2 --api-key secret`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if model == "" {
-				return usagef("give the model with -m FILE.gguf")
+			if err := lf.validate(); err != nil {
+				return err
 			}
-			if device != "cpu" {
-				return usagef("--device %q: this build has only the cpu backend", device)
-			}
-			if parallel < 1 || queue < 0 || threads < 1 {
-				return usagef("--parallel and --threads must be at least 1, --queue at least 0")
+			if parallel < 1 || queue < 0 {
+				return usagef("--parallel must be at least 1, --queue at least 0")
 			}
 			if maxConns < parallel+queue {
 				return usagef("--max-connections %d must be at least --parallel + --queue (%d)", maxConns, parallel+queue)
@@ -51,22 +47,16 @@ goes to stderr.`,
 			if bodyTimeout <= 0 || idleTimeout <= 0 {
 				return usagef("--body-timeout and --idle-timeout must be positive durations (e.g. 30s)")
 			}
-			kv, err := parseKVType(kvType)
-			if err != nil {
-				return err
-			}
-			m, err := infer.Load(model, infer.Options{Threads: threads, Resident: !useMmap})
+			m, kv, err := lf.load()
 			if err != nil {
 				return err
 			}
 			defer m.Close()
+			model := lf.model
 			if m.Tok == nil {
 				return errNoTokenizer(model, "serve chat or text requests")
 			}
-			n := ctxSize
-			if n == 0 {
-				n = min(4096, m.Params.ContextLength)
-			}
+			n := lf.context(m, 4096)
 			logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
 			srv, err := serve.New(serve.Config{Model: m, Name: strings.TrimSuffix(filepath.Base(model), ".gguf"), Ctx: n, Parallel: parallel,
 				Queue: queue, APIKey: apiKey, MaxBody: maxBody, KV: kv, Logger: logger, BodyTimeout: bodyTimeout})
@@ -81,17 +71,12 @@ goes to stderr.`,
 			return a.serveUntilDone(cmd.Context(), serve.LimitListener(ln, maxConns), srv.HTTPServer(idleTimeout), logger)
 		},
 	}
+	lf.register(c, "context per slot in tokens, at least 1 (default: the smaller of 4096 and the model's maximum)")
 	f := c.Flags()
-	f.StringVarP(&model, "model", "m", "", "GGUF model file (required)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (loopback by default)")
-	f.IntVarP(&ctxSize, "ctx", "c", 0, "context per slot (default: the smaller of 4096 and the model's maximum)")
 	f.IntVar(&parallel, "parallel", 1, "concurrent requests, each with its own KV cache")
 	f.IntVar(&queue, "queue", 64, "requests that may wait for a slot before the server answers 503")
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY")
-	f.StringVar(&device, "device", "cpu", "backend: cpu")
-	f.IntVarP(&threads, "threads", "t", physicalCores(), "worker threads")
-	f.BoolVar(&useMmap, "mmap", false, mmapUsage)
-	f.StringVar(&kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.Int64Var(&maxBody, "max-body", 8<<20, "request body limit in bytes (413 above)")
 	f.IntVar(&maxConns, "max-connections", 256, "connections served at once; more wait in the kernel's queue")
 	f.DurationVar(&bodyTimeout, "body-timeout", 30*time.Second, "time a client may take to send a request body (408 after)")
