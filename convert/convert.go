@@ -70,7 +70,7 @@ func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, err
 	if err != nil {
 		return nil, fmt.Errorf("convert %s: %w", dir, err)
 	}
-	p, err := cfg.params(fam)
+	p, err := paramsOf(cfg, fam)
 	if err != nil {
 		return nil, fmt.Errorf("convert %s (%s): %w", dir, fam, err)
 	}

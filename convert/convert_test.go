@@ -286,3 +286,28 @@ func decodeGPT2(t *testing.T, tokens []string, ids []int32) string {
 	}
 	return string(out)
 }
+
+// TestEveryFamilyHasALayout: each generation arch knows is read by exactly one Hugging Face layout, and
+// every tensor of its registry has a checkpoint name there.
+func TestEveryFamilyHasALayout(t *testing.T) {
+	for _, f := range arch.Families {
+		n := 0
+		for _, l := range hfLayouts {
+			for _, g := range l.families() {
+				if g == f {
+					n++
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s is read by %d layouts, want 1", f, n)
+		}
+		p := Presets["chatglm3-6b"]
+		p.Family, p.Blocks = f, 2
+		for _, m := range tensorMaps(p) {
+			if m.hf == "" || strings.Contains(m.hf, "%") {
+				t.Errorf("%s: tensor %s has checkpoint name %q", f, m.gguf, m.hf)
+			}
+		}
+	}
+}

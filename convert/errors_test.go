@@ -232,7 +232,7 @@ func (*hfConfig) paramsFromMap(t *testing.T, m map[string]any) (arch.Params, err
 	if err := json.Unmarshal(raw, &c); err != nil {
 		t.Fatal(err)
 	}
-	return c.params(arch.FamilyChatGLM2)
+	return paramsOf(&c, arch.FamilyChatGLM2)
 }
 
 // packCodes packs int8 codes as THUDM does: int8 as is; int4 with column 2j in the high nibble.

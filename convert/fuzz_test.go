@@ -129,7 +129,7 @@ func FuzzHFConfig(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := cfg.params(fam)
+		p, err := paramsOf(cfg, fam)
 		if err != nil {
 			return
 		}

@@ -15,40 +15,17 @@ type tensorMap struct {
 	shape    []int64
 }
 
-// hfNames are the Hugging Face checkpoint names of each role, per generation (%d is the layer).
-var hfNames = map[bool]map[arch.Role]string{
-	true: { // ChatGLM-6B
-		arch.RoleTokenEmbd: "transformer.word_embeddings.weight",
-		arch.RoleAttnNorm:  "transformer.layers.%d.input_layernorm.weight", arch.RoleAttnNormBias: "transformer.layers.%d.input_layernorm.bias",
-		arch.RoleAttnQKV: "transformer.layers.%d.attention.query_key_value.weight", arch.RoleAttnQKVBias: "transformer.layers.%d.attention.query_key_value.bias",
-		arch.RoleAttnOutput: "transformer.layers.%d.attention.dense.weight", arch.RoleAttnOutputBias: "transformer.layers.%d.attention.dense.bias",
-		arch.RoleFFNNorm: "transformer.layers.%d.post_attention_layernorm.weight", arch.RoleFFNNormBias: "transformer.layers.%d.post_attention_layernorm.bias",
-		arch.RoleFFNUp: "transformer.layers.%d.mlp.dense_h_to_4h.weight", arch.RoleFFNUpBias: "transformer.layers.%d.mlp.dense_h_to_4h.bias",
-		arch.RoleFFNDown: "transformer.layers.%d.mlp.dense_4h_to_h.weight", arch.RoleFFNDownBias: "transformer.layers.%d.mlp.dense_4h_to_h.bias",
-		arch.RoleOutputNorm: "transformer.final_layernorm.weight", arch.RoleOutputNormBias: "transformer.final_layernorm.bias",
-		arch.RoleOutput: "lm_head.weight",
-	},
-	false: { // ChatGLM2-6B, ChatGLM3-6B, GLM-4-9B
-		arch.RoleTokenEmbd: "transformer.embedding.word_embeddings.weight",
-		arch.RoleAttnNorm:  "transformer.encoder.layers.%d.input_layernorm.weight",
-		arch.RoleAttnQKV:   "transformer.encoder.layers.%d.self_attention.query_key_value.weight", arch.RoleAttnQKVBias: "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
-		arch.RoleAttnOutput: "transformer.encoder.layers.%d.self_attention.dense.weight",
-		arch.RoleFFNNorm:    "transformer.encoder.layers.%d.post_attention_layernorm.weight",
-		arch.RoleFFNUp:      "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
-		arch.RoleFFNDown:    "transformer.encoder.layers.%d.mlp.dense_4h_to_h.weight",
-		arch.RoleOutputNorm: "transformer.encoder.final_layernorm.weight",
-		arch.RoleOutput:     "transformer.output_layer.weight",
-	},
-}
-
 // tensorMaps pairs every tensor of the family's file (arch's registry: names and shapes) with its
-// checkpoint name, in the order they are written.
+// checkpoint name in the family's layout, in the order they are written.
 func tensorMaps(p arch.Params) []tensorMap {
-	names := hfNames[p.Family == arch.FamilyChatGLM1]
+	l, err := layoutFor(nil, p.Family)
+	if err != nil {
+		return nil // every arch.Family has a layout (TestEveryFamilyHasALayout)
+	}
 	specs := p.Tensors()
 	maps := make([]tensorMap, len(specs))
 	for i, s := range specs {
-		hf := names[s.Role]
+		hf := l.checkpointName(s.Role)
 		if s.Layer >= 0 {
 			hf = fmt.Sprintf(hf, s.Layer)
 		}
