@@ -1,14 +1,12 @@
 package cmd
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,17 +42,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 }
 
 // screen collects what a program writes to its terminal.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-func (s *screen) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.String() }
+type screen struct{ lockedBuffer }
 
 // waitFor waits until the screen shows want count times in all.
 func (s *screen) waitFor(t *testing.T, want string, count int) {
