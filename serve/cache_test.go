@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,4 +99,39 @@ func postRaw(t *testing.T, url, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestTokenizeEndpointsAndAnyModelName: llama-server's /tokenize and /detokenize round-trip through the
+// model's tokenizer; a request naming any model is answered by the one served, which the response names.
+func TestTokenizeEndpointsAndAnyModelName(t *testing.T) {
+	m := loadFixture(t, "glm-4-9b-chat-tiny")
+	_, ts := startServer(t, m, Config{Parallel: 1, Ctx: 64})
+	code, body := postRaw(t, ts.URL+"/tokenize", `{"content":"你好，世界"}`)
+	var ids struct {
+		Tokens []int32 `json:"tokens"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &ids) != nil || !slices.Equal(ids.Tokens, m.Tok.Encode("你好，世界")) {
+		t.Fatalf("/tokenize: %d %s", code, body)
+	}
+	code, body = postRaw(t, ts.URL+"/tokenize", `{"content":"你好","add_special":true,"with_pieces":true}`)
+	if code != 200 || !strings.Contains(body, `"piece":"[gMASK]"`) || !strings.Contains(body, `"piece":"你好"`) {
+		t.Errorf("/tokenize with pieces: %d %s", code, body)
+	}
+	tokens, _ := json.Marshal(ids.Tokens)
+	code, body = postRaw(t, ts.URL+"/detokenize", `{"tokens":`+string(tokens)+`}`)
+	if code != 200 || !strings.Contains(body, `"content":"你好，世界"`) {
+		t.Errorf("/detokenize: %d %s", code, body)
+	}
+	for _, bad := range []string{`{"tokens":[-1]}`, `{"tokens":[99999999]}`, `{"tokens":"x"}`} {
+		if code, body := postRaw(t, ts.URL+"/detokenize", bad); code != 400 {
+			t.Errorf("/detokenize %s: %d %s", bad, code, body)
+		}
+	}
+	if code, body := postRaw(t, ts.URL+"/tokenize", `{"content":"`+strings.Repeat("x", 200000)+`"}`); code != 400 || !strings.Contains(body, "context_length_exceeded") {
+		t.Errorf("/tokenize of a text longer than the context: %d %.200s", code, body)
+	}
+	code, body = postRaw(t, ts.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":2}`)
+	if code != 200 || !strings.Contains(body, `"model":"tiny"`) {
+		t.Errorf("a request for gpt-4o: %d %s", code, body)
+	}
 }

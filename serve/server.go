@@ -90,6 +90,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("POST /v1/completions", s.completion)
+	mux.HandleFunc("POST /tokenize", s.tokenize)
+	mux.HandleFunc("POST /detokenize", s.detokenize)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -241,17 +243,10 @@ type job struct {
 	cachePrompt bool // reuse a slot's cached prefix (the request's cache_prompt, default true)
 }
 
-func (s *Server) checkModel(w http.ResponseWriter, name string) bool {
-	if name != "" && name != s.cfg.Name {
-		writeError(w, http.StatusNotFound, "model_not_found", fmt.Sprintf("model %q is not served here (this server has %q)", name, s.cfg.Name))
-		return false
-	}
-	return true
-}
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
-	if !s.decode(w, r, &req) || !s.checkModel(w, req.Model) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	if len(req.Messages) == 0 {
@@ -287,7 +282,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 	var req completionRequest
-	if !s.decode(w, r, &req) || !s.checkModel(w, req.Model) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	if badRequest(w, req.sampling().validate()) {
