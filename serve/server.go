@@ -243,7 +243,6 @@ type job struct {
 	cachePrompt bool // reuse a slot's cached prefix (the request's cache_prompt, default true)
 }
 
-
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
 	if !s.decode(w, r, &req) {
