@@ -13,7 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/infer"
 	"github.com/glmtool/glmtool/serve"
+	"github.com/glmtool/glmtool/tensor"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -59,7 +62,8 @@ goes to stderr.`,
 			n := lf.context(m, 4096)
 			logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
 			srv, err := serve.New(serve.Config{Model: m, Name: strings.TrimSuffix(filepath.Base(model), ".gguf"), Ctx: n, Parallel: parallel,
-				Queue: queue, APIKey: apiKey, MaxBody: maxBody, KV: kv, Logger: logger, BodyTimeout: bodyTimeout})
+				Queue: queue, APIKey: apiKey, MaxBody: maxBody, KV: kv, Logger: logger, BodyTimeout: bodyTimeout,
+				FileType: fileTypeName(m), Version: version})
 			if err != nil {
 				return err
 			}
@@ -117,4 +121,13 @@ func (a *app) warnIfExposed(addr net.Addr, apiKey string) {
 func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// fileTypeName is the model file's general.file_type as llama.cpp names it ("Q4_0"), or "unknown".
+func fileTypeName(m *infer.Model) string {
+	ft, err := m.File.Meta.Uint32(arch.KeyFileType)
+	if err != nil {
+		return "unknown"
+	}
+	return tensor.FileType(ft).String()
 }

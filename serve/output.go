@@ -66,7 +66,11 @@ func (o *output) add(piece string) bool {
 			end = max(o.sent, end-o.hold)
 		}
 		if end > o.sent {
-			o.chunk(v[o.sent:end], nil, nil)
+			if o.j.wire == wireOllama {
+				o.ollamaStream(v[o.sent:end])
+			} else {
+				o.chunk(v[o.sent:end], nil, nil)
+			}
 			o.sent = end
 		}
 	}
@@ -113,11 +117,15 @@ func (o *output) chatResponse(object string, choices ...chatChoice) chatResponse
 	return chatResponse{ID: o.id, Object: object, Created: o.created, Model: o.s.cfg.Name, Choices: choices}
 }
 
-func (o *output) finish(reason string, u usage) {
+func (o *output) finish(reason string, u usage, res *infer.Result) {
 	if o.stopped {
 		reason = "stop"
 	}
 	text := o.visible()
+	if o.j.wire == wireOllama {
+		o.ollamaFinish(text, reason, u, res)
+		return
+	}
 	var calls []toolCall
 	if o.j.tools {
 		if name, args, ok := parseToolCall(o.s.cfg.Model.Tok.Family, o.raw.String()); ok {
@@ -160,6 +168,11 @@ func (o *output) finish(reason string, u usage) {
 }
 
 func (o *output) fail(err error) {
+	if o.started && o.j.wire == wireOllama {
+		b, _ := json.Marshal(ollamaError{Error: err.Error()})
+		o.w.Write(append(b, '\n'))
+		return
+	}
 	if o.started {
 		var e apiError
 		e.Error.Message, e.Error.Type = err.Error(), "server_error"

@@ -31,6 +31,9 @@ type Config struct {
 	MaxBody  int64  // request body limit in bytes
 	KV       infer.KVType
 	Logger   *slog.Logger
+	// FileType is the file's quantization (Q4_0, F16, ...) and Version glmtool's, for ollama's /api/tags,
+	// /api/show and /api/version.
+	FileType, Version string
 	// BodyTimeout bounds the time a client may take to send its request body (default 30 s), so that
 	// clients trickling bodies cannot hold connections and memory; 408 after it.
 	BodyTimeout time.Duration
@@ -59,6 +62,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
 	}
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = 30 * time.Second
@@ -92,6 +98,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/completions", s.completion)
 	mux.HandleFunc("POST /tokenize", s.tokenize)
 	mux.HandleFunc("POST /detokenize", s.detokenize)
+	s.ollamaRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -102,6 +109,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	tokens *[2]int
+	ollama bool // errors in ollama's style, {"error": "..."}
 }
 
 func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
@@ -120,7 +128,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var tokens [2]int
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, tokens: &tokens}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, tokens: &tokens, ollama: isOllamaPath(r.URL.Path)}
 		defer func() {
 			if p := recover(); p != nil {
 				s.cfg.Logger.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
@@ -155,6 +163,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	if sw, ok := w.(*statusWriter); ok && sw.ollama {
+		writeJSON(w, status, ollamaError{Error: msg})
+		return
+	}
 	var e apiError
 	e.Error.Message, e.Error.Type = msg, typ
 	if status == http.StatusServiceUnavailable {
@@ -233,6 +245,7 @@ type job struct {
 	prompt      []int32
 	temperature *float32
 	topP        *float32
+	topK        *int
 	maxTokens   *int
 	stop        []string
 	seed        *uint64
@@ -241,7 +254,17 @@ type job struct {
 	tools       bool
 	chat        bool
 	cachePrompt bool // reuse a slot's cached prefix (the request's cache_prompt, default true)
+	wire        wire // the API whose responses are written
+	generate    bool // ollama's /api/generate (response text) rather than /api/chat (a message)
 }
+
+// wire is the response format of a job.
+type wire int
+
+const (
+	wireOpenAI wire = iota
+	wireOllama
+)
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
@@ -335,6 +358,9 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if j.topP != nil {
 		opt.TopP = *j.topP
 	}
+	if j.topK != nil {
+		opt.TopK = *j.topK
+	}
 	if j.seed != nil {
 		opt.Seed = *j.seed
 	} else {
@@ -369,7 +395,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 		reason = "length"
 	}
 	out.finish(reason, usage{PromptTokens: len(j.prompt), CompletionTokens: len(res.Generated), TotalTokens: len(j.prompt) + len(res.Generated),
-		PromptDetails: &promptDetails{CachedTokens: cached}})
+		PromptDetails: &promptDetails{CachedTokens: cached}}, res)
 }
 
 func (s *Server) id(prefix string) string {

@@ -360,7 +360,7 @@ func TestToolCallWireFormat(t *testing.T) {
 			rec := httptest.NewRecorder()
 			o := newOutput(srv, rec, job{chat: true, tools: true, stream: stream})
 			o.add(c.reply)
-			o.finish("stop", usage{PromptTokens: 5, CompletionTokens: 7, TotalTokens: 12})
+			o.finish("stop", usage{PromptTokens: 5, CompletionTokens: 7, TotalTokens: 12}, &infer.Result{})
 			var call openai.ChatCompletionMessageToolCallUnion
 			var finish string
 			if !stream {
