@@ -3,6 +3,7 @@ package serve
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -106,5 +107,52 @@ func TestOllamaAPI(t *testing.T) {
 		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(msg, c.msg) {
 			t.Errorf("%s %.60s: %d %v, want a 4xx {\"error\"} with %q", c.path, c.body, resp.StatusCode, out, c.msg)
 		}
+	}
+}
+
+// TestMetrics: /metrics is Prometheus text: every sample line parses, requests are counted by path and
+// status, tokens and cache hits add up.
+func TestMetrics(t *testing.T) {
+	m := loadFixture(t, "chatglm3-6b-tiny")
+	_, ts := startServer(t, m, Config{Parallel: 1, Ctx: 128})
+	body := `{"messages":[{"role":"user","content":"你好"}],"temperature":0,"max_tokens":3}`
+	post(t, ts.URL+"/v1/chat/completions", body)
+	post(t, ts.URL+"/v1/chat/completions", body) // the same prompt again: cached
+	post(t, ts.URL+"/v1/chat/completions", `{"messages":[`)
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	values := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		var v float64
+		if _, err := fmt.Sscan(val, &v); !ok || err != nil {
+			t.Fatalf("not a sample line: %q", line)
+		}
+		values[name] = v
+	}
+	for name, want := range map[string]float64{
+		`glmtool_requests_total{path="/v1/chat/completions",status="200"}`: 2,
+		`glmtool_requests_total{path="/v1/chat/completions",status="400"}`: 1,
+		"glmtool_tokens_predicted_total":                                   6,
+		"glmtool_slots":                                                    1,
+		"glmtool_requests_processing":                                      0,
+	} {
+		if values[name] != want {
+			t.Errorf("%s = %v, want %v", name, values[name], want)
+		}
+	}
+	if values["glmtool_prompt_tokens_cached_total"] == 0 || values["glmtool_prompt_tokens_total"] == 0 {
+		t.Errorf("prompt token counters: %v", values)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type %q", ct)
 	}
 }

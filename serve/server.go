@@ -49,6 +49,7 @@ type Server struct {
 	// encoders bounds the prompts being tokenized at once: encoding happens before a request waits for a
 	// slot, so without it many large prompts would all be encoded (and held) concurrently.
 	encoders chan struct{}
+	metrics  *metrics
 }
 
 // New allocates the slots' KV caches.
@@ -69,7 +70,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, created: time.Now().Unix(), encoders: make(chan struct{}, max(2, cfg.Parallel))}
+	s := &Server{cfg: cfg, created: time.Now().Unix(), encoders: make(chan struct{}, max(2, cfg.Parallel)), metrics: newMetrics()}
 	var sessions []*infer.Session
 	for range cfg.Parallel {
 		sess, err := cfg.Model.NewSession(cfg.Ctx, cfg.KV)
@@ -99,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /tokenize", s.tokenize)
 	mux.HandleFunc("POST /detokenize", s.detokenize)
 	s.ollamaRoutes(mux)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -134,6 +136,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.cfg.Logger.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
 				writeError(sw, http.StatusInternalServerError, "server_error", "internal error")
 			}
+			s.metrics.request(r.URL.Path, sw.status)
 			s.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"prompt_tokens", tokens[0], "completion_tokens", tokens[1], "duration_ms", time.Since(start).Milliseconds())
 		}()
@@ -390,6 +393,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if tk, ok := r.Context().Value(tokensKey{}).(*[2]int); ok {
 		tk[0], tk[1] = len(j.prompt), len(res.Generated)
 	}
+	s.metrics.generation(len(j.prompt), cached, len(res.Generated), res.PromptTime, res.GenTime)
 	reason := "stop"
 	if res.StopReason == "length" || res.StopReason == "context" {
 		reason = "length"
