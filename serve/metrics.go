@@ -55,7 +55,9 @@ func (m *metrics) generation(prompt, cached, generated int, promptTime, genTime 
 func (m *metrics) write(w io.Writer, s *Server) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	metric := func(name, typ, help string) { fmt.Fprintf(w, "# HELP glmtool_%s %s\n# TYPE glmtool_%s %s\n", name, help, name, typ) }
+	metric := func(name, typ, help string) {
+		fmt.Fprintf(w, "# HELP glmtool_%s %s\n# TYPE glmtool_%s %s\n", name, help, name, typ)
+	}
 	metric("requests_total", "counter", "HTTP requests answered, by path and status.")
 	paths := make([]string, 0, len(m.requests))
 	for p := range m.requests {
