@@ -37,17 +37,31 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 }
 
 func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
-	m := s.m
-	p := m.Params
+	start, err := s.admit(tokens)
+	if err != nil {
+		return nil, err
+	}
+	x := s.m.forward([]seqPart{{s: s, start: start, n: len(tokens)}}, tokens, &s.ws)
+	if !all {
+		x = x[len(x)-1:]
+	}
+	s.m.finalNorm(x)
+	return x, nil
+}
+
+// admit checks tokens against the vocabulary and the context, notes ChatGLM-6B's special positions and
+// appends them to the session's tokens; it returns the position of the first.
+func (s *Session) admit(tokens []int32) (int, error) {
+	p := s.m.Params
 	if len(tokens) == 0 {
-		return nil, fmt.Errorf("no tokens to evaluate")
+		return 0, fmt.Errorf("no tokens to evaluate")
 	}
 	if s.prefix+len(s.tokens)+len(tokens) > s.ctx {
-		return nil, fmt.Errorf("%w: %d cached + %d new tokens exceed the context of %d", ErrContextFull, len(s.tokens), len(tokens), s.ctx)
+		return 0, fmt.Errorf("%w: %d cached + %d new tokens exceed the context of %d", ErrContextFull, len(s.tokens), len(tokens), s.ctx)
 	}
 	for _, id := range tokens {
 		if id < 0 || int(id) >= p.Vocab {
-			return nil, fmt.Errorf("token id %d is outside the vocabulary of %d", id, p.Vocab)
+			return 0, fmt.Errorf("token id %d is outside the vocabulary of %d", id, p.Vocab)
 		}
 	}
 	start := len(s.tokens)
@@ -55,8 +69,25 @@ func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
 		s.noteSpecial(start+i, id)
 	}
 	s.tokens = append(s.tokens, tokens...)
+	return start, nil
+}
+
+// seqPart is a run of n consecutive rows of a forward pass that belong to one session, from its position
+// start.
+type seqPart struct {
+	s        *Session
+	start, n int
+}
+
+// forward runs the layers over the rows of every part (tokens holds their ids, part after part) and
+// returns the hidden states before the final norm, in ws. Rows meet in every matrix product, so a batch of
+// sessions reads each weight once; attention is each session's own. With several parts (a batch of
+// decode steps) the products run their one-token kernels per row, so that every session gets the same
+// numbers as when it is evaluated alone.
+func (m *Model) forward(parts []seqPart, tokens []int32, ws *workspace) [][]float32 {
+	p := m.Params
+	ws.perToken = len(parts) > 1
 	n, e := len(tokens), p.Embedding
-	ws := &s.ws
 	x := ws.grow(&ws.x, n, e)
 	for i, id := range tokens {
 		m.tokEmbd.row(int(id), x[i])
@@ -77,7 +108,11 @@ func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
 			}
 		}
 		m.matmul(ly.qkv, h, ly.qkvB, qkv, ws)
-		s.attention(l, start, qkv, att)
+		off := 0
+		for _, part := range parts {
+			part.s.attention(l, part.start, qkv[off:off+part.n], att[off:off+part.n])
+			off += part.n
+		}
 		m.matmul(ly.attnOut, att, ly.attnOutB, proj, ws)
 		for i := range n {
 			if v1 {
@@ -119,18 +154,59 @@ func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
 			}
 		}
 	}
-	outRows := x
-	if !all {
-		outRows = x[n-1:]
-	}
-	for i := range outRows {
-		if v1 {
-			layerNorm(outRows[i], outRows[i], m.outNorm, m.outNormB, p.NormEpsilon)
+	return x
+}
+
+// finalNorm applies the output norm to rows in place.
+func (m *Model) finalNorm(rows [][]float32) {
+	p := m.Params
+	for i := range rows {
+		if p.Family == arch.FamilyChatGLM1 {
+			layerNorm(rows[i], rows[i], m.outNorm, m.outNormB, p.NormEpsilon)
 		} else {
-			rmsNorm(outRows[i], outRows[i], m.outNorm, p.NormEpsilon)
+			rmsNorm(rows[i], rows[i], m.outNorm, p.NormEpsilon)
 		}
 	}
-	return outRows, nil
+}
+
+// DecodeBatch feeds one token to each session (all of this model, each at most once) in one pass over
+// the weights and returns each session's logits, exactly those Eval([]int32{id}) would give it: the
+// batch is how several streams share the weight reads that bound decoding. The rows are valid until the
+// next evaluation of the first session.
+func (m *Model) DecodeBatch(sessions []*Session, ids []int32) ([][]float32, error) {
+	if len(sessions) != len(ids) || len(sessions) == 0 {
+		return nil, fmt.Errorf("DecodeBatch: %d sessions for %d tokens", len(sessions), len(ids))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	parts := make([]seqPart, len(sessions))
+	seen := map[*Session]bool{}
+	for i, s := range sessions {
+		if s.m != m || seen[s] {
+			return nil, fmt.Errorf("DecodeBatch: session %d is another model's or appears twice", i)
+		}
+		seen[s] = true
+		start, err := s.admit(ids[i : i+1])
+		if err != nil {
+			for _, done := range parts[:i] { // leave the sessions as they were
+				done.s.tokens = done.s.tokens[:done.start]
+			}
+			return nil, err
+		}
+		parts[i] = seqPart{s: s, start: start, n: 1}
+	}
+	ws := &sessions[0].ws
+	x := m.forward(parts, ids, ws)
+	m.finalNorm(x)
+	logits := ws.grow(&ws.logits, len(x), m.Params.Vocab)
+	m.matmul(m.output, x, nil, logits, ws)
+	ws.perToken = false
+	for i, lg := range logits {
+		if !isFinite(lg) {
+			return nil, fmt.Errorf("the logits of batch row %d are not finite (NaN or Inf): the model or its weights are broken", i)
+		}
+	}
+	return logits, nil
 }
 
 // workspace holds a session's activation buffers. They grow to the largest batch seen and are reused, so
@@ -144,6 +220,8 @@ type workspace struct {
 	scores, kb, vb                           [][]float32 // per worker
 	mm                                       matmulJob
 	attn                                     attentionJob
+	// perToken makes the products use their one-token kernels for every row (a batch of sessions).
+	perToken bool
 }
 
 // grow returns buf as n rows of width, reallocating only when it is too small.

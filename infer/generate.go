@@ -18,6 +18,9 @@ type GenerateOptions struct {
 	OnToken func(id int32) bool
 	// OnLogits, when set, sees the logits that produced each generated token (before sampling changes them).
 	OnLogits func(step int, logits []float32)
+	// Step, when set, evaluates each generated token instead of Eval (the server batches the steps of
+	// several sessions through Model.DecodeBatch); it must return the logits Eval would.
+	Step func(id int32) ([]float32, error)
 }
 
 // Result describes a finished generation.
@@ -101,7 +104,16 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 			res.StopReason = "context"
 			return res, nil
 		}
-		out, err := s.Eval([]int32{id}, false)
+		var err error
+		if opt.Step != nil {
+			row, err = opt.Step(id)
+		} else {
+			var out [][]float32
+			out, err = s.Eval([]int32{id}, false)
+			if err == nil {
+				row = out[0]
+			}
+		}
 		if err != nil {
 			if errors.Is(err, ErrContextFull) {
 				res.StopReason = "context"
@@ -109,6 +121,5 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 			}
 			return res, err
 		}
-		row = out[0]
 	}
 }

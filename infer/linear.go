@@ -62,7 +62,10 @@ func (w *weight) row(r int, dst []float32) {
 // streams each weight row once.
 func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
 	job := &ws.mm
-	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x)}
+	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x), step: 4}
+	if ws.perToken {
+		job.step = 1
+	}
 	switch act := activationType(w); act {
 	case tensor.Q8_0:
 		// Cannot fail: activationType checked the type and width.
@@ -156,6 +159,7 @@ type matmulJob struct {
 	bias  []float32
 	out   [][]float32
 	chunk int            // tokens per pass over the rows
+	step  int            // tokens per kernel call: 4, or 1 for a batch of sessions (one-token kernels)
 	float bool           // F32/F16/BF16 rows with an assembly kernel (tensor.DotFloatRows)
 	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
 	q8    []byte         // Q8_K activation rows of q8Row bytes, for K-quant weights
@@ -189,8 +193,8 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 		t1 := min(len(j.x), t0+j.chunk)
 		for b0 := r0; b0 < r1; b0 += rowBlock {
 			b1 := min(r1, b0+rowBlock)
-			for g := t0; g < t1; g += 4 {
-				n := min(4, t1-g)
+			for g := t0; g < t1; g += j.step {
+				n := min(j.step, t1-g)
 				var q8rows [4][]byte // the group's K-quant activation rows
 				if j.q8 != nil {
 					for i := range n {

@@ -98,6 +98,11 @@ func (m *metrics) write(w io.Writer, s *Server) {
 	gauge("requests_processing", "Slots busy with a request.", s.cfg.Parallel-s.FreeSlots())
 	gauge("requests_deferred", "Requests waiting for a slot.", s.waiting.Load())
 	gauge("slots", "Slots, each with its own KV cache.", s.cfg.Parallel)
+	s.batch.mu.Lock()
+	batches, steps := s.batch.batches, s.batch.steps
+	s.batch.mu.Unlock()
+	counter("decode_batches_total", "Decode passes over the weights (continuous batching).", batches)
+	counter("decode_batch_steps_total", "Streams' decode steps in those passes (÷ passes: the mean batch size).", steps)
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {

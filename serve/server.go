@@ -50,6 +50,7 @@ type Server struct {
 	// slot, so without it many large prompts would all be encoded (and held) concurrently.
 	encoders chan struct{}
 	metrics  *metrics
+	batch    *batcher // decode steps of all streams in one pass (continuous batching)
 }
 
 // New allocates the slots' KV caches.
@@ -70,7 +71,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, created: time.Now().Unix(), encoders: make(chan struct{}, max(2, cfg.Parallel)), metrics: newMetrics()}
+	s := &Server{cfg: cfg, created: time.Now().Unix(), encoders: make(chan struct{}, max(2, cfg.Parallel)), metrics: newMetrics(),
+		batch: newBatcher(cfg.Model)}
 	var sessions []*infer.Session
 	for range cfg.Parallel {
 		sess, err := cfg.Model.NewSession(cfg.Ctx, cfg.KV)
@@ -380,8 +382,10 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if !j.chat {
 		post = tokenizer.NewPostProcessor("")
 	}
+	step, endStream := s.batch.stream(sess)
+	defer endStream()
 	res, err := sess.Generate(r.Context(), j.prompt[cached:], infer.GenerateOptions{MaxTokens: maxTokens, Stops: s.cfg.Model.Stops,
-		Sampler: infer.NewSampler(opt),
+		Sampler: infer.NewSampler(opt), Step: step,
 		OnToken: func(id int32) bool {
 			return out.add(post.Write(string(dec.Next(id)))) && r.Context().Err() == nil
 		}})
