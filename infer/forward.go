@@ -82,8 +82,9 @@ type seqPart struct {
 // forward runs the layers over the rows of every part (tokens holds their ids, part after part) and
 // returns the hidden states before the final norm, in ws. Rows meet in every matrix product, so a batch of
 // sessions reads each weight once; attention is each session's own. With several parts (a batch of
-// decode steps) the products run their one-token kernels per row, so that every session gets the same
-// numbers as when it is evaluated alone.
+// decode steps) the products use four-token kernels only where those give each row exactly what the
+// one-token kernel gives it (tensor.FourTokensExact), and the one-token kernel per row elsewhere, so that
+// every session gets the same numbers as when it is evaluated alone.
 func (m *Model) forward(parts []seqPart, tokens []int32, ws *workspace) [][]float32 {
 	p := m.Params
 	ws.perToken = len(parts) > 1

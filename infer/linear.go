@@ -63,8 +63,8 @@ func (w *weight) row(r int, dst []float32) {
 func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
 	job := &ws.mm
 	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x), step: 4}
-	if ws.perToken {
-		job.step = 1
+	if ws.perToken && !tensor.FourTokensExact(w.typ, w.repacked) {
+		job.step = 1 // a batch of sessions: each row gets the one-token kernel, as alone
 	}
 	switch act := activationType(w); act {
 	case tensor.Q8_0:

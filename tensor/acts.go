@@ -225,3 +225,18 @@ func grow(b []byte, n int) []byte {
 	}
 	return b[:n]
 }
+
+// FourTokensExact reports whether the four-token kernels for rows of type t (repacked or as stored) give
+// each token exactly the bits the one-token kernel gives it, on this CPU with this kernel set. Where they
+// do, a batch of independent sequences can share them (several rows per pass over a weight) without
+// changing any sequence's result. True for the repacked AVX-512 VNNI kernels (one accumulator per token
+// in both) and for the K-quants (their four-token kernels are bit-identical, or there are none).
+func FourTokensExact(t Type, repacked bool) bool {
+	switch t {
+	case Q4_K, Q5_K, Q6_K:
+		return true
+	case Q4_0, Q8_0, Q4_1, Q5_0, Q5_1:
+		return repacked && hasVNNI
+	}
+	return false
+}

@@ -270,3 +270,80 @@ func dequantizedDot(wf []float32, act []byte) (want, tol float64) {
 	}
 	return want, float64(nb+16) * 0x1p-23 * abs
 }
+
+// TestFourTokensExact: where FourTokensExact says so, the four-token kernels give every token the bits
+// the one-token kernel gives it (a batch of sequences may then share them); the K-quants' four-token path
+// likewise. A failure here means batched decoding would change replies.
+func TestFourTokensExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	checked := 0
+	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0} {
+		cols := 4096
+		if !FourTokensExact(typ, true) || !CanRepack(typ, cols) {
+			continue
+		}
+		x := make([][]float32, 4)
+		for i := range x {
+			x[i] = make([]float32, cols)
+			for j := range x[i] {
+				x[i][j] = float32(rng.NormFloat64())
+			}
+		}
+		src := make([]float32, cols)
+		for j := range src {
+			src[j] = float32(rng.NormFloat64() * 0.05)
+		}
+		rb, _ := typ.RowBytes(int64(cols))
+		w, wr := make([]byte, rb), make([]byte, rb)
+		_ = Quantize(typ, src, w)
+		RepackRow(typ, w, wr)
+		var acts Q8Acts
+		if err := acts.Set(x, cols, typ, true); err != nil {
+			t.Fatal(err)
+		}
+		four := make([]float32, 4)
+		acts.DotRepacked(wr, 0, four)
+		for i := range 4 {
+			one := make([]float32, 1)
+			acts.DotRepacked(wr, i, one)
+			if math.Float32bits(one[0]) != math.Float32bits(four[i]) {
+				t.Errorf("%s token %d: four-token kernel %v, one-token %v (kernels %s)", typ, i, four[i], one[0], Kernels())
+			}
+		}
+		checked++
+	}
+	for _, typ := range []Type{Q4_K, Q5_K, Q6_K} {
+		if !FourTokensExact(typ, false) {
+			t.Errorf("%s: the K-quants' four-token path must be exact", typ)
+		}
+		rb, _ := typ.RowBytes(QK_K * 4)
+		src := make([]float32, QK_K*4)
+		for j := range src {
+			src[j] = float32(rng.NormFloat64())
+		}
+		w := make([]byte, rb)
+		_ = Quantize(typ, src, w)
+		var a [4][]byte
+		for i := range a {
+			xs := make([]float32, QK_K*4)
+			for j := range xs {
+				xs[j] = float32(rng.NormFloat64())
+			}
+			ab, _ := Q8_K.RowBytes(QK_K * 4)
+			a[i] = make([]byte, ab)
+			_ = Quantize(Q8_K, xs, a[i])
+		}
+		four := make([]float32, 4)
+		if DotKQ8_K4(typ, w, &a, four) {
+			for i := range 4 {
+				if one := DotKQ8_K(typ, w, a[i]); math.Float32bits(one) != math.Float32bits(four[i]) {
+					t.Errorf("%s token %d: four-token %v, one-token %v", typ, i, four[i], one)
+				}
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Skipf("no four-token kernel on this CPU (kernels %s): nothing to compare", Kernels())
+	}
+}

@@ -452,23 +452,21 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 	XCONSTS \
 	VPXORD Z8, Z8, Z8 \
 	VPXORD X16, X16, X16 \
-	VPXORD Z9, Z9, Z9 \
 loop: \
 	PF \
 	WEIGHTS \
-	XTOKEN(0(DI), 64(DI), 128(DI), 144(DI), Z8, Z9, X16) \
+	XTOKEN(0(DI), 64(DI), 128(DI), 144(DI), Z8, Z8, X16) \
 	ADDQ $8, SI \
 	ADDQ $wbytes, DX \
 	ADDQ $160, DI \
 	DECQ CX \
 	JNZ  loop \
-	VADDPS Z9, Z8, Z8 \
 	XRESULT(Z8, Y8, X8, Z16) \
 	VZEROUPPER \
 	MOVSS X8, ret+32(FP) \
 	RET
 
-#define GEMVX4(WEIGHTS, wbytes, INIT) \
+#define GEMVX4(WEIGHTS, wbytes, PF, INIT) \
 	MOVQ scales+0(FP), SI \
 	MOVQ weights+8(FP), DX \
 	MOVQ act+16(FP), DI \
@@ -486,6 +484,7 @@ loop: \
 	VPXORD X18, X18, X18 \
 	VPXORD X19, X19, X19 \
 loop: \
+	PF \
 	WEIGHTS \
 	XTOKEN(0(DI), 64(DI), 128(DI), 144(DI), Z8, Z8, X16) \
 	XTOKEN(0(DI)(R11*1), 64(DI)(R11*1), 128(DI)(R11*1), 144(DI)(R11*1), Z9, Z9, X17) \
@@ -518,11 +517,11 @@ TEXT ·gemv1Q8_0X4VNNI(SB), NOSPLIT, $0-36
 
 // func gemv4Q4_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q4_0X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ4, 64, NOINIT)
+	GEMVX4(XWQ4, 64, PF64, NOINIT)
 
 // func gemv4Q8_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q8_0X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ8, 128, NOINIT)
+	GEMVX4(XWQ8, 128, PF128, NOINIT)
 
 // func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32
 TEXT ·gemv1Q4_1X4VNNI(SB), NOSPLIT, $0-36
@@ -538,15 +537,15 @@ TEXT ·gemv1Q5_1X4VNNI(SB), NOSPLIT, $0-36
 
 // func gemv4Q4_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q4_1X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ4_1, 64, INIT4_1)
+	GEMVX4(XWQ4_1, 64, PF64, INIT4_1)
 
 // func gemv4Q5_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q5_0X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ5_0, 64, INIT5_0)
+	GEMVX4(XWQ5_0, 64, PF64, INIT5_0)
 
 // func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32)
 TEXT ·gemv4Q5_1X4VNNI(SB), NOSPLIT, $0-48
-	GEMVX4(XWQ5_1, 64, INIT5_1)
+	GEMVX4(XWQ5_1, 64, PF64, INIT5_1)
 
 // ---------------------------------------------------------------------------------------------------------
 // Q6_K · Q8_K for four tokens: the super-block's 6-bit values and spread scales are built once, then each
