@@ -443,6 +443,10 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 #define PF64 PREFETCHT0 8192(DX)
 #define PF128 PREFETCHT0 8192(DX); PREFETCHT0 8256(DX)
 
+// GEMVX1 and GEMVX4 run the same steps per token in the same order, into one accumulator per token, so
+// that the four-token kernel gives each token exactly the one-token kernel's result: a batch of
+// sequences can then share a pass over the weights without changing any of them (FourTokensExact).
+// Both prefetch: in a decode batch the four-token kernel streams the weights from memory too.
 #define GEMVX1(WEIGHTS, wbytes, PF, INIT) \
 	MOVQ scales+0(FP), SI \
 	MOVQ weights+8(FP), DX \
