@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/infer"
 	"github.com/glmtool/glmtool/tokenizer"
 )
@@ -133,11 +134,12 @@ func (s *Server) ollamaRoutes(mux *http.ServeMux) {
 			return
 		}
 		p := s.cfg.Model.Params
-		arch := p.Family.Architecture()
-		info := map[string]any{"general.architecture": arch, "general.parameter_count": s.cfg.Model.File.ParameterCount(),
-			arch + ".context_length": p.ContextLength, arch + ".embedding_length": p.Embedding, arch + ".block_count": p.Blocks,
-			arch + ".attention.head_count": p.Heads, arch + ".attention.head_count_kv": p.HeadsKV}
-		tmpl, _ := s.cfg.Model.File.Meta.String("tokenizer.chat_template")
+		k := arch.KeysFor(p.Family.Architecture())
+		// ollama's model_info: GGUF keys and their values (general.parameter_count is ollama's own).
+		info := map[string]any{arch.KeyArchitecture: p.Family.Architecture(), "general.parameter_count": s.cfg.Model.File.ParameterCount(),
+			k.ContextLength(): p.ContextLength, k.EmbeddingLength(): p.Embedding, k.BlockCount(): p.Blocks,
+			k.HeadCount(): p.Heads, k.HeadCountKV(): p.HeadsKV}
+		tmpl, _ := s.cfg.Model.File.Meta.String(arch.KeyChatTemplate)
 		writeJSON(w, http.StatusOK, struct {
 			Template  string         `json:"template"`
 			Details   ollamaDetails  `json:"details"`
