@@ -109,11 +109,11 @@ func TestCLISeeds(t *testing.T) {
 	}
 	c := sample("--seed", "42")
 	d := sample("--seed", "42")
-	if c.Seed != 42 || d.Seed != 42 || !equalIDs(c.IDs, d.IDs) {
+	if c.Seed != 42 || d.Seed != 42 || !slices.Equal(c.IDs, d.IDs) {
 		t.Errorf("--seed 42 twice: seeds %d, %d, ids %v, %v", c.Seed, d.Seed, c.IDs, d.IDs)
 	}
 	again := sample("--seed", strconv.FormatUint(a.Seed, 10))
-	if !equalIDs(again.IDs, a.IDs) {
+	if !slices.Equal(again.IDs, a.IDs) {
 		t.Errorf("repeating the reported seed %d gave %v, first %v", a.Seed, again.IDs, a.IDs)
 	}
 	code, _, stderr := execCLI(t, bin, nil, "run", "-m", model, "--prompt", "hi", "-n", "2", "--seed", "7", "-v")
@@ -121,8 +121,6 @@ func TestCLISeeds(t *testing.T) {
 		t.Errorf("-v does not report the seed: %s", stderr)
 	}
 }
-
-func equalIDs(a, b []int32) bool { return slices.Equal(a, b) }
 
 // TestCLIHelpAndVersion: --help shows each family's real sampling defaults once, with no "(default -1)"
 // placeholders; --version names the build.

@@ -19,7 +19,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 		return nil, err
 	}
 	logits := s.ws.grow(&s.ws.logits, len(outRows), s.m.Params.Vocab)
-	s.m.matmul(s.m.output, outRows, nil, logits, &s.ws)
+	s.m.matmul(s.m.output, outRows, nil, logits, &s.ws, false)
 	start := len(s.tokens) - len(tokens)
 	for i, lg := range logits {
 		if !isFinite(lg) {
@@ -49,20 +49,11 @@ func (s *Session) hidden(tokens []int32, all bool) ([][]float32, error) {
 	return x, nil
 }
 
-// admit checks tokens against the vocabulary and the context, notes ChatGLM-6B's special positions and
-// appends them to the session's tokens; it returns the position of the first.
+// admit checks tokens (check), notes ChatGLM-6B's special positions and appends them to the session's
+// tokens; it returns the position of the first.
 func (s *Session) admit(tokens []int32) (int, error) {
-	p := s.m.Params
-	if len(tokens) == 0 {
-		return 0, fmt.Errorf("no tokens to evaluate")
-	}
-	if s.prefix+len(s.tokens)+len(tokens) > s.ctx {
-		return 0, fmt.Errorf("%w: %d cached + %d new tokens exceed the context of %d", ErrContextFull, len(s.tokens), len(tokens), s.ctx)
-	}
-	for _, id := range tokens {
-		if id < 0 || int(id) >= p.Vocab {
-			return 0, fmt.Errorf("token id %d is outside the vocabulary of %d", id, p.Vocab)
-		}
+	if err := s.check(tokens); err != nil {
+		return 0, err
 	}
 	start := len(s.tokens)
 	for i, id := range tokens {
@@ -70,6 +61,23 @@ func (s *Session) admit(tokens []int32) (int, error) {
 	}
 	s.tokens = append(s.tokens, tokens...)
 	return start, nil
+}
+
+// check reports tokens that cannot be evaluated: none, more than the context has room for, or an id
+// outside the vocabulary.
+func (s *Session) check(tokens []int32) error {
+	if len(tokens) == 0 {
+		return fmt.Errorf("no tokens to evaluate")
+	}
+	if s.prefix+len(s.tokens)+len(tokens) > s.ctx {
+		return fmt.Errorf("%w: %d cached + %d new tokens exceed the context of %d", ErrContextFull, len(s.tokens), len(tokens), s.ctx)
+	}
+	for _, id := range tokens {
+		if id < 0 || int(id) >= s.m.Params.Vocab {
+			return fmt.Errorf("token id %d is outside the vocabulary of %d", id, s.m.Params.Vocab)
+		}
+	}
+	return nil
 }
 
 // seqPart is a run of n consecutive rows of a forward pass that belong to one session, from its position
@@ -87,7 +95,7 @@ type seqPart struct {
 // every session gets the same numbers as when it is evaluated alone.
 func (m *Model) forward(parts []seqPart, tokens []int32, ws *workspace) [][]float32 {
 	p := m.Params
-	ws.perToken = len(parts) > 1
+	batch := len(parts) > 1
 	n, e := len(tokens), p.Embedding
 	x := ws.grow(&ws.x, n, e)
 	for i, id := range tokens {
@@ -108,13 +116,13 @@ func (m *Model) forward(parts []seqPart, tokens []int32, ws *workspace) [][]floa
 				rmsNorm(h[i], x[i], ly.attnNorm, p.NormEpsilon)
 			}
 		}
-		m.matmul(ly.qkv, h, ly.qkvB, qkv, ws)
+		m.matmul(ly.qkv, h, ly.qkvB, qkv, ws, batch)
 		off := 0
 		for _, part := range parts {
 			part.s.attention(l, part.start, qkv[off:off+part.n], att[off:off+part.n])
 			off += part.n
 		}
-		m.matmul(ly.attnOut, att, ly.attnOutB, proj, ws)
+		m.matmul(ly.attnOut, att, ly.attnOutB, proj, ws, batch)
 		for i := range n {
 			if v1 {
 				// spec §3.1: the residual is the normalized input times α.
@@ -129,7 +137,7 @@ func (m *Model) forward(parts []seqPart, tokens []int32, ws *workspace) [][]floa
 				rmsNorm(h[i], x[i], ly.ffnNorm, p.NormEpsilon)
 			}
 		}
-		m.matmul(ly.up, h, ly.upB, up, ws)
+		m.matmul(ly.up, h, ly.upB, up, ws, batch)
 		for i := range n {
 			if v1 {
 				for j := range act[i] {
@@ -142,7 +150,7 @@ func (m *Model) forward(parts []seqPart, tokens []int32, ws *workspace) [][]floa
 				}
 			}
 		}
-		m.matmul(ly.down, act, ly.downB, proj, ws)
+		m.matmul(ly.down, act, ly.downB, proj, ws, batch)
 		for i := range n {
 			if v1 {
 				for j := range x[i] {
@@ -180,28 +188,27 @@ func (m *Model) DecodeBatch(sessions []*Session, ids []int32) ([][]float32, erro
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	parts := make([]seqPart, len(sessions))
+	// Every session is checked before any is changed, so that a refused batch leaves them all as they were.
 	seen := map[*Session]bool{}
 	for i, s := range sessions {
 		if s.m != m || seen[s] {
 			return nil, fmt.Errorf("DecodeBatch: session %d is another model's or appears twice", i)
 		}
 		seen[s] = true
-		start, err := s.admit(ids[i : i+1])
-		if err != nil {
-			for _, done := range parts[:i] { // leave the sessions as they were
-				done.s.tokens = done.s.tokens[:done.start]
-			}
-			return nil, err
+		if err := s.check(ids[i : i+1]); err != nil {
+			return nil, fmt.Errorf("DecodeBatch: session %d: %w", i, err)
 		}
+	}
+	parts := make([]seqPart, len(sessions))
+	for i, s := range sessions {
+		start, _ := s.admit(ids[i : i+1]) // checked above
 		parts[i] = seqPart{s: s, start: start, n: 1}
 	}
 	ws := &sessions[0].ws
 	x := m.forward(parts, ids, ws)
 	m.finalNorm(x)
 	logits := ws.grow(&ws.logits, len(x), m.Params.Vocab)
-	m.matmul(m.output, x, nil, logits, ws)
-	ws.perToken = false
+	m.matmul(m.output, x, nil, logits, ws, true)
 	for i, lg := range logits {
 		if !isFinite(lg) {
 			return nil, fmt.Errorf("the logits of batch row %d are not finite (NaN or Inf): the model or its weights are broken", i)
@@ -221,8 +228,6 @@ type workspace struct {
 	scores, kb, vb                           [][]float32 // per worker
 	mm                                       matmulJob
 	attn                                     attentionJob
-	// perToken makes the products use their one-token kernels for every row (a batch of sessions).
-	perToken bool
 }
 
 // grow returns buf as n rows of width, reallocating only when it is too small.

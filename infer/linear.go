@@ -60,11 +60,15 @@ func (w *weight) row(r int, dst []float32) {
 // four tokens per pass over a row where a kernel allows; rows without a kernel are decoded one at a time
 // into a per-worker buffer. Tokens are taken in chunks whose activations fit in the L2 cache, so a chunk
 // streams each weight row once.
-func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace) {
+//
+// The rows of a batch (one token of each of several sessions) use the four-token kernels only where those
+// give every row the one-token kernel's exact result (tensor.FourTokensExact), so that each session gets
+// what it would alone.
+func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace, batch bool) {
 	job := &ws.mm
 	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x), step: 4}
-	if ws.perToken && !tensor.FourTokensExact(w.typ, w.repacked) {
-		job.step = 1 // a batch of sessions: each row gets the one-token kernel, as alone
+	if batch && !tensor.FourTokensExact(w.typ, w.repacked) {
+		job.step = 1
 	}
 	switch act := activationType(w); act {
 	case tensor.Q8_0:
@@ -159,7 +163,7 @@ type matmulJob struct {
 	bias  []float32
 	out   [][]float32
 	chunk int            // tokens per pass over the rows
-	step  int            // tokens per kernel call: 4, or 1 for a batch of sessions (one-token kernels)
+	step  int            // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
 	float bool           // F32/F16/BF16 rows with an assembly kernel (tensor.DotFloatRows)
 	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
 	q8    []byte         // Q8_K activation rows of q8Row bytes, for K-quant weights

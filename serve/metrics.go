@@ -96,7 +96,7 @@ func (m *metrics) write(w io.Writer, s *Server) {
 	gauge("prompt_tokens_seconds", "Average prompt throughput, tokens per second.", rate(m.promptTokens, m.promptSeconds))
 	gauge("predicted_tokens_seconds", "Average generation throughput, tokens per second.", rate(m.generatedTokens, m.genSeconds))
 	gauge("requests_processing", "Slots busy with a request.", s.cfg.Parallel-s.FreeSlots())
-	gauge("requests_deferred", "Requests waiting for a slot.", s.waiting.Load())
+	gauge("requests_deferred", "Requests waiting for a slot.", s.slots.waiting.Load())
 	gauge("slots", "Slots, each with its own KV cache.", s.cfg.Parallel)
 	s.batch.mu.Lock()
 	batches, steps := s.batch.batches, s.batch.steps

@@ -43,7 +43,6 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	slots   *slotPool
-	waiting atomic.Int64
 	nextID  atomic.Int64
 	created int64
 	// encoders bounds the prompts being tokenized at once: encoding happens before a request waits for a
@@ -81,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		sessions = append(sessions, sess)
 	}
-	s.slots = newSlotPool(sessions)
+	s.slots = newSlotPool(sessions, cfg.Queue)
 	return s, nil
 }
 
@@ -246,7 +245,6 @@ func (s *Server) encodePrompt(w http.ResponseWriter, r *http.Request, encode fun
 
 // job is one generation request, whatever its endpoint.
 type job struct {
-	model       string
 	prompt      []int32
 	temperature *float32
 	topP        *float32
@@ -302,7 +300,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: maxTok, stop: stop,
+	s.run(w, r, job{prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: maxTok, stop: stop,
 		seed: req.Seed, stream: req.Stream, usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, tools: len(req.Tools) > 0, chat: true,
 		cachePrompt: req.CachePrompt == nil || *req.CachePrompt})
 }
@@ -330,7 +328,7 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.run(w, r, job{model: req.Model, prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: req.MaxTokens,
+	s.run(w, r, job{prompt: ids, temperature: req.Temperature, topP: req.TopP, maxTokens: req.MaxTokens,
 		stop: stop, seed: req.Seed, stream: req.Stream, cachePrompt: req.CachePrompt == nil || *req.CachePrompt})
 }
 
@@ -340,8 +338,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 			fmt.Sprintf("the prompt has %d tokens; the context holds %d (and the reply needs at least 1)", n, s.cfg.Ctx))
 		return
 	}
-	waiting := func(d int) int { return int(s.waiting.Add(int64(d))) }
-	sl, cached, err := s.slots.acquire(r.Context(), j.prompt, j.cachePrompt, waiting, s.cfg.Queue)
+	sl, cached, err := s.slots.acquire(r.Context(), j.prompt, j.cachePrompt)
 	if errors.Is(err, errQueueFull) {
 		writeError(w, http.StatusServiceUnavailable, "server_busy", "all slots are busy and the queue is full; retry later")
 		return

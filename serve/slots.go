@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glmtool/glmtool/infer"
@@ -21,13 +22,15 @@ type slot struct {
 // first; else the least recently used, whose cache is the least likely to be wanted again. A prompt that
 // shares only the chat template's first tokens with a slot does not evict that slot's conversation.
 type slotPool struct {
-	mu    sync.Mutex
-	idle  []*slot
-	avail chan struct{} // one token per idle slot, so that waiting is a channel receive
+	mu      sync.Mutex
+	idle    []*slot
+	avail   chan struct{} // one token per idle slot, so that waiting is a channel receive
+	queue   int           // requests that may wait for a slot
+	waiting atomic.Int64  // requests waiting now
 }
 
-func newSlotPool(sessions []*infer.Session) *slotPool {
-	p := &slotPool{avail: make(chan struct{}, len(sessions))}
+func newSlotPool(sessions []*infer.Session, queue int) *slotPool {
+	p := &slotPool{avail: make(chan struct{}, len(sessions)), queue: queue}
 	for _, s := range sessions {
 		p.idle = append(p.idle, &slot{sess: s})
 		p.avail <- struct{}{}
@@ -44,22 +47,22 @@ func (p *slotPool) Idle() int {
 
 var errQueueFull = errors.New("queue full")
 
-// acquire waits for an idle slot: at once when one is idle, after queueing when the waiting room has
-// space (waiting counts the requests queued), else errQueueFull. With cache, the slot chosen is the one
-// with the longest common prefix with prompt; it returns that prefix's length.
-func (p *slotPool) acquire(ctx context.Context, prompt []int32, cache bool, waiting func(delta int) int, queue int) (*slot, int, error) {
+// acquire waits for an idle slot: at once when one is idle, after queueing when fewer than queue
+// requests wait, else errQueueFull. With cache, the slot chosen is the one whose cache the prompt
+// continues; it returns how many of the prompt's tokens that slot already holds.
+func (p *slotPool) acquire(ctx context.Context, prompt []int32, cache bool) (*slot, int, error) {
 	select {
 	case <-p.avail:
 	default:
-		if waiting(1) > queue {
-			waiting(-1)
+		if p.waiting.Add(1) > int64(p.queue) {
+			p.waiting.Add(-1)
 			return nil, 0, errQueueFull
 		}
 		select {
 		case <-p.avail:
-			waiting(-1)
+			p.waiting.Add(-1)
 		case <-ctx.Done():
-			waiting(-1)
+			p.waiting.Add(-1)
 			return nil, 0, ctx.Err()
 		}
 	}
