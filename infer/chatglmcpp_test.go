@@ -145,7 +145,7 @@ func TestChatGLMCppModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer m.pool.close()
+			defer m.be.Close()
 			s, err := m.NewSession(16, KVF32)
 			if err != nil {
 				t.Fatal(err)

@@ -46,7 +46,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		defer m.pool.close()
+		defer m.be.Close()
 		if m.Params.ContextLength < 2 {
 			return
 		}

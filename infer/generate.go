@@ -34,10 +34,10 @@ type Result struct {
 
 // Generate feeds prompt (after the cached tokens) and samples until a stop id, MaxTokens, a full context
 // or ctx's cancellation. The stop id itself is not included in Generated.
-// promptChunk is how many prompt tokens EvalPrompt feeds at a time: as many as one pass of the matrix
-// products takes (maxChunk), so chunking costs no extra pass over the weights, and a cancelled context
-// is noticed within a second or two even for a long prompt.
-const promptChunk = maxChunk
+// promptChunk is how many prompt tokens EvalPrompt feeds at a time: as many as one pass of the CPU
+// backend's matrix products takes (its maxChunk), so chunking costs no extra pass over the weights, and a
+// cancelled context is noticed within a second or two even for a long prompt.
+const promptChunk = 64
 
 // EvalPrompt feeds tokens in chunks, checking ctx between them, and returns the logits after the last.
 func (s *Session) EvalPrompt(ctx context.Context, tokens []int32) ([]float32, error) {

@@ -3,62 +3,62 @@ package infer
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu"
 	"github.com/glmtool/glmtool/gguf"
-	"github.com/glmtool/glmtool/internal/mmap"
 	"github.com/glmtool/glmtool/tensor"
 	"github.com/glmtool/glmtool/tokenizer"
 )
 
-// Model is a loaded GGUF model: hyper-parameters, weights (views of the file) and, when the file has one,
-// the tokenizer. It is read-only after Load; Sessions hold the per-conversation state.
+// Model is a loaded GGUF model: hyper-parameters, weights (held by the backend) and, when the file has
+// one, the tokenizer. It is read-only after Load; Sessions hold the per-conversation state.
 type Model struct {
 	File   *gguf.File
 	Params arch.Params
 	Tok    *tokenizer.Tokenizer // nil for files without a vocabulary
 	Stops  []int32
 
-	tokEmbd   *weight
-	output    *weight
-	outNorm   []float32
-	outNormB  []float32
-	layers    []layer
-	pool      *pool
-	scratch   [][]float32   // one row buffer per worker
-	results   [][]float32   // one buffer of a chunk's dot products per worker
-	tiles     [][16]float32 // one float tile's results per worker
-	ropeTheta []float32     // inverse frequencies of the rotated pairs
-	threads   int
-	resident  *mmap.Anonymous // the weights' copy (Options.Resident), or nil
+	be    backend.Backend
+	graph graph // the architecture's forward pass (graph_*.go)
+	rope  backend.Rope
 
-	// mu makes evaluation steps of different sessions take turns: the worker pool and its row buffers
-	// belong to the model. Go's mutex hands over in FIFO order once waiters starve, so concurrent sessions
-	// interleave token by token.
+	tokEmbd  backend.Matrix
+	output   backend.Matrix
+	outNorm  backend.Vector
+	outNormB backend.Vector
+	layers   []layer
+
+	// mu makes evaluation steps of different sessions take turns: the backend's workers belong to the
+	// model. Go's mutex hands over in FIFO order once waiters starve, so concurrent sessions interleave
+	// token by token.
 	mu sync.Mutex
 }
 
+// layer is one block's weights; a graph uses those of its architecture (nil where it has none).
 type layer struct {
-	attnNorm, attnNormB []float32
-	qkv                 *weight
-	qkvB                []float32
-	attnOut             *weight
-	attnOutB            []float32
-	ffnNorm, ffnNormB   []float32
-	up                  *weight
-	upB                 []float32
-	down                *weight
-	downB               []float32
+	attnNorm, attnNormB backend.Vector
+	qkv                 backend.Matrix
+	qkvB                backend.Vector
+	attnOut             backend.Matrix
+	attnOutB            backend.Vector
+	ffnNorm, ffnNormB   backend.Vector
+	up                  backend.Matrix
+	upB                 backend.Vector
+	down                backend.Matrix
+	downB               backend.Vector
 }
 
 // Options configure Load.
 type Options struct {
 	Threads int // 0: the number of CPUs
 	// Resident copies the weight matrices into anonymous memory on huge pages at load time instead of
-	// reading them from the file mapping (see makeResident), where they fit in the available memory.
+	// reading them from the file mapping (see backend/cpu), where they fit in the available memory.
 	Resident bool
+	// Backend computes the model; nil is the CPU backend with Threads workers. The model closes it.
+	Backend backend.Backend
 }
 
 // Load opens path and checks that it holds a complete model of a supported architecture.
@@ -81,7 +81,7 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{File: f, Params: p}
+	m := &Model{File: f, Params: p, graph: graphFor(p)}
 	if f.Meta.Has(arch.KeyTokens) {
 		if m.Tok, err = tokenizer.FromMetadata(f.Meta, p.Family); err != nil {
 			return nil, err
@@ -95,36 +95,25 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 	if m.Tok != nil && len(m.Stops) == 0 {
 		m.Stops = tokenizer.StopIDs(m.Tok, nil)
 	}
+	m.be = opt.Backend
+	if m.be == nil {
+		m.be = cpu.New(opt.Threads)
+	}
+	m.rope = m.graph.rope(p)
 	if err := m.loadWeights(); err != nil {
+		m.be.Close()
 		return nil, err
 	}
-	m.threads = opt.Threads
-	if m.threads <= 0 {
-		m.threads = runtime.NumCPU()
-	}
-	m.pool = newPool(m.threads)
-	maxCols := max(p.Embedding, p.FeedForward, p.FFNUpRows())
-	m.scratch = make([][]float32, m.threads)
-	m.results = make([][]float32, m.threads)
-	m.tiles = make([][16]float32, m.threads)
-	for i := range m.scratch {
-		m.results[i] = make([]float32, 4)
-		m.scratch[i] = make([]float32, maxCols)
-	}
-	m.ropeTheta = ropeFrequencies(p)
-	if opt.Resident {
-		if err := m.makeResident(); err != nil {
-			m.pool.close()
-			return nil, err
-		}
+	if err := m.be.Commit(opt.Resident); err != nil {
+		m.be.Close()
+		return nil, err
 	}
 	return m, nil
 }
 
-// Close releases the worker goroutines and the file.
+// Close releases the backend (its workers and any copy of the weights) and the file.
 func (m *Model) Close() error {
-	m.pool.close()
-	err := m.resident.Close()
+	err := m.be.Close()
 	if ferr := m.File.Close(); err == nil {
 		err = ferr
 	}
@@ -132,7 +121,10 @@ func (m *Model) Close() error {
 }
 
 // Threads is the number of worker threads.
-func (m *Model) Threads() int { return m.threads }
+func (m *Model) Threads() int { return m.be.Threads() }
+
+// Backend names the backend that computes the model.
+func (m *Model) Backend() string { return m.be.Name() }
 
 // loadWeights finds every tensor of the architecture's registry (arch.Params.Tensors: names and shapes) in
 // the file, checks its shape, and files it where the graph looks for it.
@@ -144,7 +136,7 @@ func (m *Model) loadWeights() error {
 			continue
 		}
 		if len(spec.Shape) == 2 {
-			w, err := newWeight(f, spec.Name, int(spec.Shape[0]), int(spec.Shape[1]))
+			w, err := m.matrix(spec)
 			if err != nil {
 				return err
 			}
@@ -153,7 +145,7 @@ func (m *Model) loadWeights() error {
 			}
 			continue
 		}
-		v, err := vector(f, spec.Name, int(spec.Shape[0]))
+		v, err := m.vector(spec.Name, int(spec.Shape[0]))
 		if err != nil {
 			return err
 		}
@@ -167,7 +159,7 @@ func (m *Model) loadWeights() error {
 	return nil
 }
 
-func (m *Model) setWeight(spec arch.TensorSpec, w *weight) error {
+func (m *Model) setWeight(spec arch.TensorSpec, w backend.Matrix) error {
 	switch spec.Role {
 	case arch.RoleTokenEmbd:
 		m.tokEmbd = w
@@ -187,7 +179,7 @@ func (m *Model) setWeight(spec arch.TensorSpec, w *weight) error {
 	return nil
 }
 
-func (m *Model) setVector(spec arch.TensorSpec, v []float32) error {
+func (m *Model) setVector(spec arch.TensorSpec, v backend.Vector) error {
 	var ly *layer
 	if spec.Layer >= 0 {
 		ly = &m.layers[spec.Layer]
@@ -219,17 +211,47 @@ func (m *Model) setVector(spec arch.TensorSpec, v []float32) error {
 	return nil
 }
 
-// ropeFrequencies are θ_i = base^(-2i/d) for the rotated pairs (spec §3.3). ChatGLM-6B's reference builds
-// them in fp16, which is reproduced.
+// ropeFrequencies are θ_i = base^(-2i/d) for the d/2 rotated pairs (spec §3.3).
 func ropeFrequencies(p arch.Params) []float32 {
 	d := p.RopeDims
 	out := make([]float32, d/2)
 	for i := range out {
-		theta := float32(1 / math.Pow(float64(p.RopeFreqBase), float64(2*i)/float64(d)))
-		if p.Family == arch.FamilyChatGLM1 {
-			theta = tensor.F16ToF32(tensor.F32ToF16(theta))
-		}
-		out[i] = theta
+		out[i] = float32(1 / math.Pow(float64(p.RopeFreqBase), float64(2*i)/float64(d)))
 	}
 	return out
+}
+
+// matrix hands the tensor of spec to the backend after checking its shape ([cols, rows] in ggml order).
+func (m *Model) matrix(spec arch.TensorSpec) (backend.Matrix, error) {
+	f := m.File
+	rows, cols := int(spec.Shape[0]), int(spec.Shape[1])
+	t, ok := f.Tensor(spec.Name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %s is missing", spec.Name)
+	}
+	if len(t.Shape) != 2 || t.Shape[0] != int64(cols) || t.Shape[1] != int64(rows) {
+		return nil, fmt.Errorf("tensor %s has shape %v, want [%d, %d]", spec.Name, t.Shape, cols, rows)
+	}
+	return m.be.Matrix(backend.MatrixSource{
+		Name: spec.Name, Type: t.Type, Rows: rows, Cols: cols, Data: f.Data(t),
+		Read:    func(off int64, dst []byte) error { return f.ReadRange(t, off, dst) },
+		Release: func() { f.Release(t) },
+		Lookup:  spec.Role == arch.RoleTokenEmbd,
+	})
+}
+
+// vector decodes a 1-D tensor of n values and hands it to the backend.
+func (m *Model) vector(name string, n int) (backend.Vector, error) {
+	t, ok := m.File.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %s is missing", name)
+	}
+	if len(t.Shape) != 1 || t.Shape[0] != int64(n) {
+		return nil, fmt.Errorf("tensor %s has shape %v, want [%d]", name, t.Shape, n)
+	}
+	out := make([]float32, n)
+	if err := tensor.Dequantize(t.Type, m.File.Data(t), out); err != nil {
+		return nil, fmt.Errorf("tensor %s: %w", name, err)
+	}
+	return m.be.Vector(out)
 }

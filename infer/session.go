@@ -5,36 +5,36 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/glmtool/glmtool/arch"
-	"github.com/glmtool/glmtool/tensor"
+	"github.com/glmtool/glmtool/backend"
 )
 
 // KVType is the element type of the KV cache.
-type KVType int
+type KVType = backend.KVType
 
 // KV cache types: F16 halves the memory (llama.cpp's default); F32 keeps results exact.
 const (
-	KVF16 KVType = iota
-	KVF32
+	KVF16 = backend.KVF16
+	KVF32 = backend.KVF32
 )
 
-// Session is one conversation: a KV cache sized to its context, and the tokens it holds.
+// Session is one conversation: a KV cache sized to its context (held by the backend), and the tokens it
+// holds.
 type Session struct {
 	m      *Model
 	ctx    int
 	kvDim  int
-	kvType KVType
-	k, v   [][]float32 // per layer [ctx*kvDim] (F32 cache)
-	kh, vh [][]uint16  // per layer (F16 cache)
+	kv     backend.KVCache
 	tokens []int32
 
 	// ChatGLM-6B's 2-D positions: the index of [gMASK] and of the first <sop> (-1 until seen).
 	maskPos, ctxLen int
-	ws              workspace
 
 	// prefix is the number of P-tuning v2 prefix entries at the start of the cache (they have no token
 	// and no position).
 	prefix int
+
+	st   backend.Stream // the session's activation buffers
+	plan batchPlan      // the positions and attention spans of the session's last evaluation
 }
 
 // SetPrefix loads a P-tuning v2 prefix: for each layer, n key and n value vectors of the KV width, which
@@ -53,7 +53,7 @@ func (s *Session) SetPrefix(keys, values [][]float32) error {
 			return fmt.Errorf("prefix layer %d: %d/%d values, want %d", l, len(keys[l]), len(values[l]), n*s.kvDim)
 		}
 		for i := range n {
-			s.storeKV(l, i, keys[l][i*s.kvDim:(i+1)*s.kvDim], values[l][i*s.kvDim:(i+1)*s.kvDim])
+			s.kv.Store(l, i, keys[l][i*s.kvDim:(i+1)*s.kvDim], values[l][i*s.kvDim:(i+1)*s.kvDim])
 		}
 	}
 	s.prefix = n
@@ -76,17 +76,11 @@ func (m *Model) NewSession(ctx int, kv KVType) (*Session, error) {
 		return nil, fmt.Errorf("context %d is larger than the model's maximum of %d", ctx, m.Params.ContextLength)
 	}
 	kvDim := m.Params.HeadsKV * m.Params.HeadDim()
-	s := &Session{m: m, ctx: ctx, kvDim: kvDim, kvType: kv, maskPos: -1, ctxLen: -1, tokens: make([]int32, 0, ctx)}
-	for range m.layers {
-		if kv == KVF32 {
-			s.k = append(s.k, make([]float32, ctx*kvDim))
-			s.v = append(s.v, make([]float32, ctx*kvDim))
-		} else {
-			s.kh = append(s.kh, make([]uint16, ctx*kvDim))
-			s.vh = append(s.vh, make([]uint16, ctx*kvDim))
-		}
+	kvc, err := m.be.NewKV(len(m.layers), ctx, kvDim, kv)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &Session{m: m, ctx: ctx, kvDim: kvDim, kv: kvc, maskPos: -1, ctxLen: -1, tokens: make([]int32, 0, ctx), st: m.be.NewStream()}, nil
 }
 
 // Len is the number of tokens in the cache.
@@ -114,43 +108,10 @@ func (s *Session) Truncate(n int) {
 	}
 }
 
-func (s *Session) storeKV(l, pos int, k, v []float32) {
-	kvDim := len(k)
-	if s.kvType == KVF32 {
-		copy(s.k[l][pos*kvDim:], k)
-		copy(s.v[l][pos*kvDim:], v)
-		return
-	}
-	kd, vd := s.kh[l][pos*kvDim:(pos+1)*kvDim], s.vh[l][pos*kvDim:(pos+1)*kvDim]
-	for i := range k {
-		kd[i] = tensor.F32ToF16(k[i])
-		vd[i] = tensor.F32ToF16(v[i])
-	}
-}
-
-// key and value return position pos of KV head g of layer l: the cache itself for an F32 cache, else
-// decoded into dst.
-func (s *Session) key(l, pos, g, hd int, dst []float32) []float32 {
-	return s.kvRead(s.k, s.kh, l, pos, g, hd, dst)
-}
-
-func (s *Session) value(l, pos, g, hd int, dst []float32) []float32 {
-	return s.kvRead(s.v, s.vh, l, pos, g, hd, dst)
-}
-
-func (s *Session) kvRead(f32 [][]float32, f16 [][]uint16, l, pos, g, hd int, dst []float32) []float32 {
-	off := pos*s.kvDim + g*hd
-	if s.kvType == KVF32 {
-		return f32[l][off : off+hd]
-	}
-	tensor.F16ToF32s(f16[l][off:off+hd], dst[:hd])
-	return dst[:hd]
-}
-
 // positions returns the (position, block position) of absolute index t (spec §3.1 for ChatGLM-6B; plain
 // positions, divided by the interpolation factor later, for the others).
 func (s *Session) positions(t int) (int, int) {
-	if s.m.Params.Family != arch.FamilyChatGLM1 || s.ctxLen < 0 {
+	if !s.m.graph.prefixLM() || s.ctxLen < 0 {
 		return t, 0
 	}
 	if t < s.ctxLen {
@@ -165,7 +126,7 @@ func (s *Session) positions(t int) (int, int) {
 
 // noteSpecial records ChatGLM-6B's [gMASK] and <sop> positions as tokens arrive.
 func (s *Session) noteSpecial(t int, id int32) {
-	if s.m.Params.Family != arch.FamilyChatGLM1 || s.ctxLen >= 0 {
+	if !s.m.graph.prefixLM() || s.ctxLen >= 0 {
 		return
 	}
 	if s.m.isToken(id, "[gMASK]", 130001) || (s.maskPos < 0 && s.m.isToken(id, "[MASK]", 130000)) {
@@ -193,4 +154,15 @@ func isFinite(x []float32) bool {
 		}
 	}
 	return true
+}
+
+// visible is how many cache slots the token at index t sees while tokens up to total are cached: the
+// P-tuning prefix and every token up to itself; ChatGLM-6B's context tokens see the whole context
+// (prefix-LM, spec §3.1).
+func (s *Session) visible(t, total int) int {
+	limit := t + 1
+	if s.m.graph.prefixLM() && s.ctxLen >= 0 && t < s.ctxLen {
+		limit = max(limit, min(s.ctxLen, total))
+	}
+	return s.prefix + limit
 }

@@ -1,4 +1,4 @@
-package infer
+package cpu
 
 import (
 	"runtime"

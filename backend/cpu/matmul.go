@@ -1,60 +1,11 @@
-package infer
+package cpu
 
 import (
-	"fmt"
-
-	"github.com/glmtool/glmtool/gguf"
+	"github.com/glmtool/glmtool/backend"
 	"github.com/glmtool/glmtool/tensor"
 )
 
-// weight is a 2-D weight used in place: rows of `cols` values in its stored type (y = W·x, one output per
-// row, as PyTorch's Linear).
-type weight struct {
-	name     string
-	typ      tensor.Type
-	rows     int
-	cols     int
-	rowBytes int
-	data     []byte
-	repacked bool // rows rearranged by tensor.RepackRow (resident models only)
-}
-
-func newWeight(f *gguf.File, name string, rows, cols int) (*weight, error) {
-	t, ok := f.Tensor(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %s is missing", name)
-	}
-	if len(t.Shape) != 2 || t.Shape[0] != int64(cols) || t.Shape[1] != int64(rows) {
-		return nil, fmt.Errorf("tensor %s has shape %v, want [%d, %d]", name, t.Shape, cols, rows)
-	}
-	if !tensor.CanDequantize(t.Type) {
-		return nil, fmt.Errorf("tensor %s: type %s is not supported", name, t.Type)
-	}
-	rb, _ := t.Type.RowBytes(int64(cols))
-	return &weight{name: name, typ: t.Type, rows: rows, cols: cols, rowBytes: int(rb), data: f.Data(t)}, nil
-}
-
-func vector(f *gguf.File, name string, n int) ([]float32, error) {
-	t, ok := f.Tensor(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %s is missing", name)
-	}
-	if len(t.Shape) != 1 || t.Shape[0] != int64(n) {
-		return nil, fmt.Errorf("tensor %s has shape %v, want [%d]", name, t.Shape, n)
-	}
-	out := make([]float32, n)
-	if err := tensor.Dequantize(t.Type, f.Data(t), out); err != nil {
-		return nil, fmt.Errorf("tensor %s: %w", name, err)
-	}
-	return out, nil
-}
-
-// row decodes row r into dst.
-func (w *weight) row(r int, dst []float32) {
-	_ = tensor.Dequantize(w.typ, w.data[r*w.rowBytes:(r+1)*w.rowBytes], dst)
-}
-
-// matmul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. As in ggml,
+// MatMul computes out[t][r] = W[r]·x[t] (+ bias[r]) for every token t, parallel over rows. As in ggml,
 // Q4_0…Q8_0 rows meet activations quantized once to Q8_0 (integer block dot products, scaled once per
 // block), Q4_K/Q5_K/Q6_K rows meet Q8_K activations, F32/F16/BF16 rows meet the float activations, up to
 // four tokens per pass over a row where a kernel allows; rows without a kernel are decoded one at a time
@@ -64,33 +15,35 @@ func (w *weight) row(r int, dst []float32) {
 // The rows of a batch (one token of each of several sessions) use the four-token kernels only where those
 // give every row the one-token kernel's exact result (tensor.FourTokensExact), so that each session gets
 // what it would alone.
-func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32, ws *workspace, batch bool) {
-	job := &ws.mm
-	*job = matmulJob{m: m, w: w, x: x, bias: bias, out: out, chunk: len(x), step: 4}
-	if batch && !tensor.FourTokensExact(w.typ, w.repacked) {
+func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bias backend.Vector, rowExact bool) {
+	w, x, out := wm.(*matrix), rows(xa), rows(dst)
+	b, ws := s.b, s
+	job := &ws.mm // in the stream, so that a product allocates nothing
+	*job = matmulJob{b: b, w: w, x: x, bias: vec(bias), out: out, chunk: len(x), step: 4}
+	if rowExact && !tensor.FourTokensExact(w.src.Type, w.repacked) {
 		job.step = 1
 	}
 	switch act := activationType(w); act {
 	case tensor.Q8_0:
 		// Cannot fail: activationType checked the type and width.
-		_ = ws.acts.Reset(len(x), w.cols, w.typ, w.repacked)
+		_ = ws.acts.Reset(len(x), w.src.Cols, w.src.Type, w.repacked)
 		if len(x) < parallelQuantRows {
 			for t, row := range x {
 				ws.acts.QuantizeRow(t, row)
 			}
 		} else { // a prompt: quantizing is worth splitting over the workers too
 			ws.quant = quantJob{acts: &ws.acts, x: x}
-			m.pool.run(len(x), &ws.quant)
+			b.pool.run(len(x), &ws.quant)
 		}
 		job.acts = &ws.acts
 		job.chunk = tokenChunk(len(x), ws.acts.RowBytes())
 	case tensor.F32:
 		if floatKernel(w) {
 			job.float = true
-			job.chunk = tokenChunk(len(x), w.cols*4)
+			job.chunk = tokenChunk(len(x), w.src.Cols*4)
 		}
 	case tensor.Q8_K:
-		rb64, _ := act.RowBytes(int64(w.cols))
+		rb64, _ := act.RowBytes(int64(w.src.Cols))
 		rb := int(rb64)
 		if cap(ws.q8) < rb*len(x) {
 			ws.q8 = make([]byte, rb*len(x))
@@ -101,7 +54,7 @@ func (m *Model) matmul(w *weight, x [][]float32, bias []float32, out [][]float32
 			_ = tensor.Quantize(act, x[t], job.q8[t*rb:(t+1)*rb])
 		}
 	}
-	m.pool.run(w.rows, job)
+	b.pool.run(w.src.Rows, job)
 }
 
 // tokenChunk is how many of n tokens, whose activations take rowBytes each, one pass over the weights
@@ -121,18 +74,19 @@ const (
 // activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
 // Q8_0 for Q4_0/Q8_0 (and Q4_1/Q5_0/Q5_1 where a kernel exists), Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple
 // of 256), F32 (no quantization) otherwise.
-func activationType(w *weight) tensor.Type {
-	switch w.typ {
+func activationType(w *matrix) tensor.Type {
+	cols := w.src.Cols
+	switch w.src.Type {
 	case tensor.Q4_0, tensor.Q8_0:
-		if w.cols%32 == 0 {
+		if cols%32 == 0 {
 			return tensor.Q8_0
 		}
 	case tensor.Q4_1, tensor.Q5_0, tensor.Q5_1:
-		if w.cols%32 == 0 && tensor.HasQ8Dot(w.typ, w.repacked) {
+		if cols%32 == 0 && tensor.HasQ8Dot(w.src.Type, w.repacked) {
 			return tensor.Q8_0
 		}
 	case tensor.Q4_K, tensor.Q5_K, tensor.Q6_K:
-		if w.cols%tensor.QK_K == 0 {
+		if cols%tensor.QK_K == 0 {
 			return tensor.Q8_K
 		}
 	}
@@ -157,8 +111,8 @@ func (j *quantJob) runRange(_, a, b int) {
 // matmulJob is one matmul's arguments; it lives in the session's workspace so that running it allocates
 // nothing.
 type matmulJob struct {
-	m     *Model
-	w     *weight
+	b     *Backend
+	w     *matrix
 	x     [][]float32
 	bias  []float32
 	out   [][]float32
@@ -176,7 +130,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 		return
 	}
 	w := j.w
-	buf := j.m.scratch[worker][:w.cols]
+	buf := j.b.scratch[worker][:w.src.Cols]
 	for r := r0; r < r1; r++ { // no kernel for this type: decode each row once, for every token
 		w.row(r, buf)
 		for t := range j.x {
@@ -192,7 +146,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 func (j *matmulJob) runTiled(worker, r0, r1 int) {
 	w := j.w
 	rowBlock := max(1, weightCacheBytes/w.rowBytes)
-	res := j.m.results[worker]
+	res := j.b.results[worker]
 	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
 		t1 := min(len(j.x), t0+j.chunk)
 		for b0 := r0; b0 < r1; b0 += rowBlock {
@@ -213,13 +167,13 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 					switch {
 					case j.q8 != nil: // K-quants: four tokens per call where a kernel has them, else one
-						if n < 4 || !tensor.DotKQ8_K4(w.typ, rowData, &q8rows, res[:4]) {
+						if n < 4 || !tensor.DotKQ8_K4(w.src.Type, rowData, &q8rows, res[:4]) {
 							for i := range n {
-								res[i] = tensor.DotKQ8_K(w.typ, rowData, q8rows[i])
+								res[i] = tensor.DotKQ8_K(w.src.Type, rowData, q8rows[i])
 							}
 						}
 					case j.float:
-						tensor.DotFloatRows(w.typ, rowData, j.x[g:g+n], res[:n])
+						tensor.DotFloatRows(w.src.Type, rowData, j.x[g:g+n], res[:n])
 					case w.repacked:
 						j.acts.DotRepacked(rowData, g, res[:n])
 					default:
@@ -238,10 +192,10 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 // the first row it left (fewer than four remain).
 func (j *matmulJob) floatTiles(worker, g, b0, b1 int) int {
 	w := j.w
-	tile := &j.m.tiles[worker]
+	tile := &j.b.tiles[worker]
 	r := b0
 	for ; r+4 <= b1; r += 4 {
-		tensor.DotFloatTile(w.typ, w.data[r*w.rowBytes:(r+4)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
+		tensor.DotFloatTile(w.src.Type, w.data[r*w.rowBytes:(r+4)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
 		for k, s := range tile {
 			j.store(g+k%4, r+k/4, s)
 		}
@@ -257,10 +211,10 @@ func (j *matmulJob) store(t, r int, s float32) {
 }
 
 // floatKernel reports whether w's rows have an assembly dot against float activations.
-func floatKernel(w *weight) bool {
-	switch w.typ {
+func floatKernel(w *matrix) bool {
+	switch w.src.Type {
 	case tensor.F32, tensor.F16, tensor.BF16:
-		return tensor.HasFloatKernels() && w.cols >= 16
+		return tensor.HasFloatKernels() && w.src.Cols >= 16
 	}
 	return false
 }
