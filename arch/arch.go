@@ -3,16 +3,18 @@
 // reads them; neither spells a key or tensor name itself (llama.cpp keeps the same discipline in
 // llama-arch.cpp).
 //
-// ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B use llama.cpp's "chatglm" architecture exactly. ChatGLM-6B (v1) is
-// not in llama.cpp; glmtool names it "chatglm1" in the same style (docs/formats.md).
+// ChatGLM2-6B, ChatGLM3-6B, GLM-4-9B and GLM-Edge use llama.cpp's "chatglm" architecture exactly, and
+// GLM-4-9B-0414 / GLM-Z1-9B-0414 its "glm4". ChatGLM-6B (v1) is not in llama.cpp; glmtool names it
+// "chatglm1" in the same style (docs/formats.md).
 package arch
 
 import "fmt"
 
 // Architecture names as stored in general.architecture.
 const (
-	ChatGLM  = "chatglm"  // llama.cpp's: ChatGLM2/3, GLM-4
+	ChatGLM  = "chatglm"  // llama.cpp's: ChatGLM2/3, GLM-4, GLM-Edge
 	ChatGLM1 = "chatglm1" // glmtool's: the original ChatGLM-6B
+	GLM4     = "glm4"     // llama.cpp's: GLM-4-0414 (sandwich norms)
 )
 
 // Family is the model generation, which decides the tokenizer rules and the chat format.
@@ -20,22 +22,38 @@ type Family string
 
 // The families.
 const (
-	FamilyChatGLM1 Family = "chatglm"  // THUDM/chatglm-6b
-	FamilyChatGLM2 Family = "chatglm2" // THUDM/chatglm2-6b(-32k)
-	FamilyChatGLM3 Family = "chatglm3" // THUDM/chatglm3-6b(-32k)
-	FamilyGLM4     Family = "glm4"     // THUDM/glm-4-9b-chat
+	FamilyChatGLM1 Family = "chatglm"   // THUDM/chatglm-6b
+	FamilyChatGLM2 Family = "chatglm2"  // THUDM/chatglm2-6b(-32k)
+	FamilyChatGLM3 Family = "chatglm3"  // THUDM/chatglm3-6b(-32k)
+	FamilyGLM4     Family = "glm4"      // THUDM/glm-4-9b-chat
+	FamilyGLM40414 Family = "glm4-0414" // THUDM/GLM-4-9B-0414, GLM-Z1-9B-0414 (HF Glm4ForCausalLM)
+	FamilyGLMEdge  Family = "glm-edge"  // THUDM/glm-edge-1.5b-chat, -4b-chat (HF GlmForCausalLM)
 )
 
 // Families lists them in release order.
-var Families = []Family{FamilyChatGLM1, FamilyChatGLM2, FamilyChatGLM3, FamilyGLM4}
+var Families = []Family{FamilyChatGLM1, FamilyChatGLM2, FamilyChatGLM3, FamilyGLM4, FamilyGLM40414, FamilyGLMEdge}
 
-// Architecture is the general.architecture a family's files use.
+// Architecture is the general.architecture a family's files use: llama.cpp runs GLM-Edge as "chatglm"
+// (its converter maps GlmForCausalLM there) and GLM-4-0414 as "glm4".
 func (f Family) Architecture() string {
-	if f == FamilyChatGLM1 {
+	switch f {
+	case FamilyChatGLM1:
 		return ChatGLM1
+	case FamilyGLM40414:
+		return GLM4
 	}
 	return ChatGLM
 }
+
+// ByteLevelBPE reports the families whose tokenizer is GLM-4's byte-level BPE (tokenizer.ggml.model
+// "gpt2"), as opposed to SentencePiece.
+func (f Family) ByteLevelBPE() bool {
+	return f == FamilyGLM4 || f == FamilyGLM40414 || f == FamilyGLMEdge
+}
+
+// ChatRoles reports the families that chat through role tokens (<|system|>, <|user|>, <|assistant|>,
+// <|observation|>) rather than ChatGLM-6B / ChatGLM2-6B's "[Round N]" text.
+func (f Family) ChatRoles() bool { return f == FamilyChatGLM3 || f.ByteLevelBPE() }
 
 // Generic metadata keys.
 const (
@@ -101,6 +119,7 @@ func (k Keys) HeadCountKV() string        { return k.key("attention.head_count_k
 func (k Keys) RMSEpsilon() string         { return k.key("attention.layer_norm_rms_epsilon") }
 func (k Keys) LayerNormEpsilon() string   { return k.key("attention.layer_norm_epsilon") }
 func (k Keys) KeyLength() string          { return k.key("attention.key_length") }
+func (k Keys) ValueLength() string        { return k.key("attention.value_length") }
 func (k Keys) RopeDimensionCount() string { return k.key("rope.dimension_count") }
 func (k Keys) RopeFreqBase() string       { return k.key("rope.freq_base") }
 
@@ -134,3 +153,8 @@ func FFNUp(l int) string          { return fmt.Sprintf("blk.%d.ffn_up.weight", l
 func FFNUpBias(l int) string      { return fmt.Sprintf("blk.%d.ffn_up.bias", l) }
 func FFNDown(l int) string        { return fmt.Sprintf("blk.%d.ffn_down.weight", l) }
 func FFNDownBias(l int) string    { return fmt.Sprintf("blk.%d.ffn_down.bias", l) }
+
+// The sandwich norms of the glm4 architecture, named as llama.cpp names them for every architecture
+// (Gemma 2 introduced them): after the attention, and after the feed-forward block.
+func AttnPostNorm(l int) string { return fmt.Sprintf("blk.%d.post_attention_norm.weight", l) }
+func FFNPostNorm(l int) string  { return fmt.Sprintf("blk.%d.post_ffw_norm.weight", l) }

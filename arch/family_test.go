@@ -85,6 +85,9 @@ func TestFamilyOfMetadata(t *testing.T) {
 	}{
 		{"glmtool's own key", []gguf.KV{kv(KeyFamily, gguf.String("chatglm2")), kv(KeyTokenizerModel, gguf.String("gpt2"))}, FamilyChatGLM2},
 		{"byte-level BPE", []gguf.KV{kv(KeyTokenizerModel, gguf.String("gpt2"))}, FamilyGLM4},
+		{"byte-level BPE, GLM-4's template", []gguf.KV{kv(KeyTokenizerModel, gguf.String("gpt2")), kv(KeyChatTemplate, gguf.String("[gMASK]<sop>{% for m in messages %}<|{{ m.role }}|>"))}, FamilyGLM4},
+		{"byte-level BPE, GLM-Edge's template", []gguf.KV{kv(KeyTokenizerModel, gguf.String("gpt2")), kv(KeyChatTemplate, gguf.String("{% for item in messages %}<|user|>\n{{ item.content }}<|assistant|>"))}, FamilyGLMEdge},
+		{"byte-level BPE, GLM-Edge's name", []gguf.KV{kv(KeyTokenizerModel, gguf.String("gpt2")), kv(KeyName, gguf.String("glm-edge-4b-chat"))}, FamilyGLMEdge},
 		{"roles in the vocabulary", []gguf.KV{kv(KeyTokens, gguf.Array([]string{"[gMASK]", "sop", "<|user|>"}))}, FamilyChatGLM3},
 		{"no roles", []gguf.KV{kv(KeyTokens, gguf.Array([]string{"[gMASK]", "sop"}))}, FamilyChatGLM2},
 		{"round template", []gguf.KV{kv(KeyChatTemplate, gguf.String("{% for m in messages %}[Round {{ loop.index }}]"))}, FamilyChatGLM2},
@@ -104,5 +107,11 @@ func TestFamilyOfMetadata(t *testing.T) {
 	}
 	if got, _ := familyOf(gguf.NewMetadata(), ChatGLM1); got != FamilyChatGLM1 {
 		t.Errorf("chatglm1 architecture: %q", got)
+	}
+	if got, _ := familyOf(gguf.NewMetadata(), GLM4); got != FamilyGLM40414 {
+		t.Errorf("glm4 architecture: %q", got)
+	}
+	if _, err := familyOf(gguf.NewMetadata(kv(KeyFamily, gguf.String("glm4-0414"))), ChatGLM); err == nil {
+		t.Error("glmtool.family glm4-0414 was accepted in a chatglm file")
 	}
 }

@@ -23,18 +23,29 @@ type Params struct {
 	RopeScale     float32 // position interpolation factor (chatglm2-6b-32k: 16); 0 or 1 means none
 	ResidualScale float32 // v1 only: √56
 	Vocab         int     // rows of token_embd / output
+	// HeadSize is the per-head width where it is not Embedding/Heads (config.json's head_dim; GGUF's
+	// attention.key_length); 0 means Embedding/Heads.
+	HeadSize int
 }
 
 // HeadDim is the per-head width.
-func (p Params) HeadDim() int { return p.Embedding / p.Heads }
+func (p Params) HeadDim() int {
+	if p.HeadSize > 0 {
+		return p.HeadSize
+	}
+	return p.Embedding / p.Heads
+}
 
 // QKVRows is the number of rows of the fused QKV weight.
 func (p Params) QKVRows() int {
 	if p.Family == FamilyChatGLM1 {
 		return 3 * p.Embedding
 	}
-	return p.Embedding + 2*p.HeadsKV*p.HeadDim()
+	return (p.Heads + 2*p.HeadsKV) * p.HeadDim()
 }
+
+// AttnWidth is the width of the attention heads together (the input of the attention output product).
+func (p Params) AttnWidth() int { return p.Heads * p.HeadDim() }
 
 // FFNUpRows is the number of rows of the up projection (gate and up fused for v2+).
 func (p Params) FFNUpRows() int {
@@ -49,8 +60,10 @@ func (p Params) Validate() error {
 	switch {
 	case p.Embedding <= 0 || p.Heads <= 0 || p.Blocks <= 0 || p.FeedForward <= 0 || p.Vocab <= 0:
 		return fmt.Errorf("hidden size %d, heads %d, layers %d, ffn %d and vocab %d must all be positive", p.Embedding, p.Heads, p.Blocks, p.FeedForward, p.Vocab)
-	case p.Embedding%p.Heads != 0:
+	case p.HeadSize == 0 && p.Embedding%p.Heads != 0:
 		return fmt.Errorf("hidden size %d is not a multiple of the %d heads", p.Embedding, p.Heads)
+	case p.HeadSize < 0 || p.HeadSize > 1<<16:
+		return fmt.Errorf("head size %d is out of range", p.HeadSize)
 	case p.HeadsKV <= 0 || p.Heads%p.HeadsKV != 0:
 		return fmt.Errorf("%d attention heads are not a multiple of %d KV heads", p.Heads, p.HeadsKV)
 	case p.RopeDims <= 0 || p.RopeDims > p.HeadDim() || p.RopeDims%2 != 0:
@@ -68,6 +81,10 @@ func (p Params) Write(m *gguf.Metadata, ft tensor.FileType) {
 	m.Set(k.BlockCount(), gguf.Uint32(uint32(p.Blocks)))
 	m.Set(k.HeadCount(), gguf.Uint32(uint32(p.Heads)))
 	m.Set(k.HeadCountKV(), gguf.Uint32(uint32(p.HeadsKV)))
+	if p.HeadSize > 0 && p.HeadSize*p.Heads != p.Embedding {
+		m.Set(k.KeyLength(), gguf.Uint32(uint32(p.HeadSize)))
+		m.Set(k.ValueLength(), gguf.Uint32(uint32(p.HeadSize)))
+	}
 	if p.Family == FamilyChatGLM1 {
 		m.Set(k.LayerNormEpsilon(), gguf.Float32(p.NormEpsilon))
 	} else {
@@ -95,8 +112,8 @@ func ReadParams(f *gguf.File) (Params, error) {
 		return Params{}, err
 	}
 	var p Params
-	if archName != ChatGLM && archName != ChatGLM1 {
-		return Params{}, fmt.Errorf("architecture %q is not supported (want %s or %s)", archName, ChatGLM, ChatGLM1)
+	if archName != ChatGLM && archName != ChatGLM1 && archName != GLM4 {
+		return Params{}, fmt.Errorf("architecture %q is not supported (want %s, %s or %s)", archName, ChatGLM, GLM4, ChatGLM1)
 	}
 	if p.Family, err = familyOf(m, archName); err != nil {
 		return Params{}, err
@@ -110,6 +127,7 @@ func ReadParams(f *gguf.File) (Params, error) {
 		{k.ContextLength(), &p.ContextLength, false}, {k.EmbeddingLength(), &p.Embedding, false},
 		{k.FeedForwardLength(), &p.FeedForward, false}, {k.BlockCount(), &p.Blocks, false},
 		{k.HeadCount(), &p.Heads, false}, {k.HeadCountKV(), &p.HeadsKV, true}, {k.RopeDimensionCount(), &p.RopeDims, true},
+		{k.KeyLength(), &p.HeadSize, true},
 	}
 	for _, x := range ints {
 		v, err := m.Int(x.key)
@@ -127,8 +145,16 @@ func ReadParams(f *gguf.File) (Params, error) {
 	if p.HeadsKV == 0 {
 		p.HeadsKV = p.Heads
 	}
+	if p.HeadSize > 0 {
+		if v, err := m.Int(k.ValueLength()); err == nil && int(v) != p.HeadSize {
+			return Params{}, fmt.Errorf("key %q: %d differs from the key length %d, which glmtool does not support", k.ValueLength(), v, p.HeadSize)
+		}
+		if p.Heads > 0 && p.HeadSize*p.Heads == p.Embedding {
+			p.HeadSize = 0 // the default, stated
+		}
+	}
 	if p.Heads > 0 && p.RopeDims == 0 {
-		p.RopeDims = p.Embedding / p.Heads / 2
+		p.RopeDims = p.HeadDim() / 2
 	}
 	epsKey := k.RMSEpsilon()
 	if p.Family == FamilyChatGLM1 {

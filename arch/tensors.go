@@ -21,6 +21,8 @@ const (
 	RoleOutputNorm
 	RoleOutputNormBias
 	RoleOutput
+	RoleAttnPostNorm // glm4: the norm of the attention's output, before the residual add
+	RoleFFNPostNorm  // glm4: the norm of the feed-forward output, before the residual add
 )
 
 // TensorSpec is one tensor of an architecture's file: the one place its name and shape are written, for
@@ -39,8 +41,9 @@ type TensorSpec struct {
 // llama.cpp's convert_hf_to_gguf.py for ChatGLM2/3 and GLM-4).
 func (p Params) Tensors() []TensorSpec {
 	e, v := int64(p.Embedding), int64(p.Vocab)
-	qkv, up, ff := int64(p.QKVRows()), int64(p.FFNUpRows()), int64(p.FeedForward)
+	qkv, up, ff, aw := int64(p.QKVRows()), int64(p.FFNUpRows()), int64(p.FeedForward), int64(p.AttnWidth())
 	v1 := p.Family == FamilyChatGLM1
+	sandwich := p.Family.Architecture() == GLM4
 	specs := []TensorSpec{{Name: TokenEmbd, Role: RoleTokenEmbd, Layer: -1, Shape: []int64{v, e}}}
 	for l := range p.Blocks {
 		block := func(name string, role Role, optional bool, shape ...int64) TensorSpec {
@@ -51,9 +54,12 @@ func (p Params) Tensors() []TensorSpec {
 			specs = append(specs, block(AttnNormBias(l), RoleAttnNormBias, false, e))
 		}
 		specs = append(specs, block(AttnQKV(l), RoleAttnQKV, false, qkv, e), block(AttnQKVBias(l), RoleAttnQKVBias, !v1, qkv),
-			block(AttnOutput(l), RoleAttnOutput, false, e, e))
+			block(AttnOutput(l), RoleAttnOutput, false, e, aw))
 		if v1 {
 			specs = append(specs, block(AttnOutputBias(l), RoleAttnOutputBias, false, e))
+		}
+		if sandwich {
+			specs = append(specs, block(AttnPostNorm(l), RoleAttnPostNorm, false, e))
 		}
 		specs = append(specs, block(FFNNorm(l), RoleFFNNorm, false, e))
 		if v1 {
@@ -66,6 +72,9 @@ func (p Params) Tensors() []TensorSpec {
 		specs = append(specs, block(FFNDown(l), RoleFFNDown, false, e, ff))
 		if v1 {
 			specs = append(specs, block(FFNDownBias(l), RoleFFNDownBias, false, e))
+		}
+		if sandwich {
+			specs = append(specs, block(FFNPostNorm(l), RoleFFNPostNorm, false, e))
 		}
 	}
 	specs = append(specs, TensorSpec{Name: OutputNorm, Role: RoleOutputNorm, Layer: -1, Shape: []int64{e}})

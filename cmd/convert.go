@@ -99,7 +99,7 @@ Output types: f32, f16 (default), bf16, or any quantize type (` + quantize.Targe
 	f := c.Flags()
 	f.StringVarP(&fl.out, "output", "o", "", "output GGUF file (required)")
 	f.StringVar(&fl.outType, "outtype", "f16", "tensor type: f32, f16, bf16 or a quantize type")
-	f.StringVar(&fl.family, "family", "", "override detection: chatglm, chatglm2, chatglm3 or glm4")
+	f.StringVar(&fl.family, "family", "", "override detection: chatglm, chatglm2, chatglm3, glm4, glm4-0414 or glm-edge")
 	f.BoolVar(&fl.vocabOnly, "vocab-only", false, "write the tokenizer and hyper-parameters only, no weights")
 	f.StringVar(&fl.name, "name", "", "general.name to store (default: from config.json)")
 	f.IntVarP(&fl.threads, "threads", "t", runtime.NumCPU(), "worker threads")

@@ -68,7 +68,7 @@ func readF32Tensor(t *testing.T, path, name string) ([]float32, []uint64) {
 // ids and per-step logits out, equal to the reference implementation's.
 func TestRunTokenLevelGolden(t *testing.T) {
 	bin := buildBinary(t)
-	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny", "glm-4-9b-chat-tiny"} {
+	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny", "glm-4-9b-chat-tiny", "glm-4-9b-0414-tiny", "glm-edge-1.5b-chat-tiny"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(testenv.TestData(t), "hf", name)
 			raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
@@ -108,8 +108,10 @@ func TestRunTokenLevelGolden(t *testing.T) {
 			if !slices.Equal(res.GeneratedIDs, g.Generation.GreedyIDs) || !slices.Equal(res.PromptIDs, g.PromptIDs) || res.StopReason != "length" {
 				t.Fatalf("generated %v (%s), want %v", res.GeneratedIDs, res.StopReason, g.Generation.GreedyIDs)
 			}
-			if (name == "chatglm-6b-tiny") != (res.Text == nil) {
-				t.Errorf("text present = %v; only the v1 fixture has no tokenizer", res.Text != nil)
+			// The ChatGLM-6B, GLM-4-0414 and GLM-Edge fixtures have no tokenizer file.
+			noTokenizer := name == "chatglm-6b-tiny" || name == "glm-4-9b-0414-tiny" || name == "glm-edge-1.5b-chat-tiny"
+			if noTokenizer != (res.Text == nil) {
+				t.Errorf("text present = %v; the fixture has a tokenizer: %v", res.Text != nil, !noTokenizer)
 			}
 			got, shape := readF32Tensor(t, logitsOut, "logits")
 			want, wantShape := readF32Tensor(t, filepath.Join(dir, "golden.safetensors"), "logits")

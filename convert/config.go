@@ -41,6 +41,18 @@ type hfConfig struct {
 	MaskTokenID       *int            `json:"mask_token_id"`
 	GMaskTokenID      *int            `json:"gmask_token_id"`
 	PreSeqLen         *int            `json:"pre_seq_len"`
+
+	// transformers-native GLMs (Glm4ForCausalLM, GlmForCausalLM).
+	NumKVHeads          *int     `json:"num_key_value_heads"`
+	HeadDim             *int     `json:"head_dim"`
+	IntermediateSize    *int     `json:"intermediate_size"`
+	MaxPositions        *int     `json:"max_position_embeddings"`
+	RMSNormEps          *float64 `json:"rms_norm_eps"`
+	RopeTheta           *float64 `json:"rope_theta"`
+	PartialRotaryFactor *float64 `json:"partial_rotary_factor"`
+	AttentionBias       *bool    `json:"attention_bias"`
+	TieWordEmbeddings   *bool    `json:"tie_word_embeddings"`
+	HiddenAct           string   `json:"hidden_act"`
 }
 
 func readJSONFile(path string, v any) error {

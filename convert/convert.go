@@ -107,17 +107,22 @@ func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, err
 	return j.report, nil
 }
 
-// checkpointVocab loads the folder's tokenizer, or, for a v1 folder without ice_text.model, only the
-// special ids from config.json (the runtime then works on ids).
+// checkpointVocab loads the folder's tokenizer, or, for a ChatGLM-6B folder without ice_text.model or a
+// GLM-4-0414 / GLM-Edge folder without tokenizer.json, only the special ids from config.json (the runtime
+// then works on ids).
 func checkpointVocab(dir string, fam arch.Family, p arch.Params, cfg *hfConfig, eos []int) (*Vocab, error) {
 	path := filepath.Join(dir, TokenizerFile(fam))
 	if _, err := os.Stat(path); err == nil {
 		return LoadVocab(path, fam, p.Vocab, eos)
 	}
-	if fam != arch.FamilyChatGLM1 {
+	switch fam {
+	case arch.FamilyChatGLM1, arch.FamilyGLM40414, arch.FamilyGLMEdge:
+		// Folders whose tokenizer may be absent (ChatGLM-6B's ice_text.model is often not redistributed;
+		// the transformers GLMs' tokenizer.json can be left out of a weights-only download).
+	default:
 		return nil, fmt.Errorf("%s is missing", TokenizerFile(fam))
 	}
-	v := &Vocab{Special: map[string]int32{}, ChatTemplate: templateChatGLM1}
+	v := &Vocab{Special: map[string]int32{}, ChatTemplate: chatTemplate(fam)}
 	for name, id := range map[string]*int{"bos": cfg.BOSTokenID, "mask": cfg.MaskTokenID, "padding": cfg.PadTokenID} {
 		if id != nil {
 			v.Special[name] = int32(*id)
@@ -144,7 +149,7 @@ func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) er
 	maps := tensorMaps(p)
 	if p.Family == arch.FamilyChatGLM1 {
 		// chatglm.cpp keeps one copy of v1's lm_head, which equals the embedding (spec §2.1).
-		emb, okE := ck.Tensor(maps[0].hf)
+		emb, okE := ck.Tensor(maps[0].hf[0])
 		head, okH := ck.Tensor("lm_head.weight")
 		if okE && okH && emb.DType == head.DType && bytes.Equal(emb.Bytes(), head.Bytes()) {
 			j.report.TiedLMHead = true
@@ -153,28 +158,42 @@ func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) er
 		}
 	}
 	for _, m := range maps {
-		t, ok := ck.Tensor(m.hf)
-		if !ok {
-			return fmt.Errorf("tensor %q (for %s) is missing from the checkpoint", m.hf, m.gguf)
+		if len(m.hf) > 1 {
+			src, err := stackedSource(ck, m, used)
+			if err != nil {
+				return err
+			}
+			if src != nil {
+				j.tensors = append(j.tensors, jobTensor{name: m.gguf, shape: tensor.FromRowMajor(m.shape...), src: src})
+			}
+			continue
 		}
-		used[m.hf] = true
+		hf := m.hf[0]
+		t, ok := ck.Tensor(hf)
+		if !ok {
+			if m.optional {
+				continue
+			}
+			return fmt.Errorf("tensor %q (for %s) is missing from the checkpoint", hf, m.gguf)
+		}
+		used[hf] = true
 		shape := tensor.FromRowMajor(m.shape...)
 		rowLen := shape[0]
 		var src quantize.RowSource = &plainRows{t: t, rowLen: rowLen}
-		if bits != 0 && isQuantizedLinear(m.hf) {
-			scale, ok := ck.Tensor(m.hf + "_scale")
+		if bits != 0 && isQuantizedLinear(hf) {
+			scale, ok := ck.Tensor(hf + "_scale")
 			if !ok {
-				return fmt.Errorf("tensor %q: quantization_bit is %d but %s_scale is missing", m.hf, bits, m.hf)
+				return fmt.Errorf("tensor %q: quantization_bit is %d but %s_scale is missing", hf, bits, hf)
 			}
-			used[m.hf+"_scale"] = true
+			used[hf+"_scale"] = true
 			packed := []int64{m.shape[0], m.shape[1] * int64(bits) / 8}
 			if t.DType != I8 || !slices.Equal(t.Shape, packed) || scale.Elements() != m.shape[0] || scale.DType == I8 {
 				return fmt.Errorf("tensor %q in %s: %s %v with scale %v; config.json (int%d) says I8 %v with %d scales",
-					m.hf, t.Shard, t.DType, t.Shape, scale.Shape, bits, packed, m.shape[0])
+					hf, t.Shard, t.DType, t.Shape, scale.Shape, bits, packed, m.shape[0])
 			}
 			src = &quantizedRows{q: t, scale: scale, rowLen: rowLen, bits: bits}
 		} else if !slices.Equal(t.Shape, m.shape) || t.DType == I8 {
-			return fmt.Errorf("tensor %q in %s: %s shape %v, config.json says %v", m.hf, t.Shard, t.DType, t.Shape, m.shape)
+			return fmt.Errorf("tensor %q in %s: %s shape %v, config.json says %v", hf, t.Shard, t.DType, t.Shape, m.shape)
 		}
 		j.tensors = append(j.tensors, jobTensor{name: m.gguf, shape: shape, src: src})
 	}
@@ -188,6 +207,41 @@ func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) er
 		}
 	}
 	return nil
+}
+
+// stackedSource pairs a GGUF tensor with the checkpoint tensors whose rows it stacks (q, k and v into
+// QKV). Each part must have the tensor's row length (a vector: be a vector) and their rows must add up to
+// its rows. An optional tensor none of whose parts is present gives nil (attention_bias false).
+func stackedSource(ck *Weights, m tensorMap, used map[string]bool) (quantize.RowSource, error) {
+	src := &stackedRows{vector: len(m.shape) == 1}
+	var total int64
+	for i, hf := range m.hf {
+		t, ok := ck.Tensor(hf)
+		if !ok {
+			if i == 0 && m.optional {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("tensor %q (part %d of %s) is missing from the checkpoint", hf, i+1, m.gguf)
+		}
+		used[hf] = true
+		switch {
+		case t.DType == I8 || (i > 0 && t.DType != src.parts[0].DType):
+			return nil, fmt.Errorf("tensor %q in %s: %s, where the other parts of %s are %s", hf, t.Shard, t.DType, m.gguf, src.parts[0].DType)
+		case src.vector && len(t.Shape) != 1, !src.vector && (len(t.Shape) != 2 || t.Shape[1] != m.shape[1]):
+			return nil, fmt.Errorf("tensor %q in %s: shape %v does not stack into %s of shape %v (part %d)", hf, t.Shard, t.Shape, m.gguf, m.shape, i+1)
+		}
+		src.parts = append(src.parts, t)
+		src.rows = append(src.rows, t.Shape[0])
+		total += t.Shape[0]
+	}
+	if total != m.shape[0] {
+		return nil, fmt.Errorf("tensors %s: %d rows together, config.json says %d for %s", strings.Join(m.hf, ", "), total, m.shape[0], m.gguf)
+	}
+	src.rowLen = m.shape[len(m.shape)-1]
+	if src.vector {
+		src.rowLen = total
+	}
+	return src, nil
 }
 
 // write lays out types and metadata and streams every tensor through the quantizer into out.

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +27,8 @@ var fixtures = []struct {
 	{"chatglm2-6b-tiny", arch.FamilyChatGLM2, 2, 10000, 1e-5},
 	{"chatglm3-6b-tiny", arch.FamilyChatGLM3, 3, 10000, 1e-5},
 	{"glm-4-9b-chat-tiny", arch.FamilyGLM4, 2, 5e6, 1.5625e-07},
+	{"glm-4-9b-0414-tiny", arch.FamilyGLM40414, 2, 10000, 1e-5},
+	{"glm-edge-1.5b-chat-tiny", arch.FamilyGLMEdge, 2, 10000, 1e-5},
 }
 
 func fixtureDir(t *testing.T, dir string) string {
@@ -74,15 +75,22 @@ func TestConvertFixtures(t *testing.T) {
 					t.Errorf("missing tensor %s", m.gguf)
 					continue
 				}
-				src, _ := w.Tensor(m.hf)
-				if !slices.Equal(info.Shape.RowMajor(), src.Shape) || info.Type != tensor.F32 {
-					t.Errorf("%s: %s %v, source %v", m.gguf, info.Type, info.Shape, src.Shape)
+				// The GGUF tensor holds its checkpoint tensors' values one after another (q, k, v → QKV).
+				var want []float32
+				var rows int64
+				for _, name := range m.hf {
+					src, _ := w.Tensor(name)
+					vals := make([]float32, src.Elements())
+					src.DecodeRange(0, vals)
+					want = append(want, vals...)
+					rows += src.Shape[0]
+				}
+				if rs := info.Shape.RowMajor(); rs[0] != rows || info.Shape.Elements() != int64(len(want)) || info.Type != tensor.F32 {
+					t.Errorf("%s: %s %v, sources of %d rows and %d values", m.gguf, info.Type, info.Shape, rows, len(want))
 					continue
 				}
 				got := make([]float32, info.Shape.Elements())
 				_ = tensor.Dequantize(tensor.F32, f.Data(info), got)
-				want := make([]float32, src.Elements())
-				src.DecodeRange(0, want)
 				for i := range got {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Errorf("%s[%d] = %g, source %g", m.gguf, i, got[i], want[i])
@@ -101,24 +109,35 @@ func TestConvertFixtures(t *testing.T) {
 // it creates, with the shapes it checks at load.
 func checkLlamaCppLayout(t *testing.T, f *gguf.File, p arch.Params) {
 	t.Helper()
-	k := arch.KeysFor(arch.ChatGLM)
-	for _, key := range []string{arch.KeyArchitecture, k.ContextLength(), k.EmbeddingLength(), k.BlockCount(), k.FeedForwardLength(),
-		k.HeadCount(), k.HeadCountKV(), k.RMSEpsilon(), k.RopeDimensionCount(), k.RopeFreqBase(), arch.KeyTokenizerModel,
-		arch.KeyTokenizerPre, arch.KeyTokens, arch.KeyTokenTypes, arch.KeyEOS, arch.KeyAddBOS, arch.KeyChatTemplate, arch.KeyFileType} {
+	k := arch.KeysFor(p.Family.Architecture())
+	keys := []string{arch.KeyArchitecture, k.ContextLength(), k.EmbeddingLength(), k.BlockCount(), k.FeedForwardLength(),
+		k.HeadCount(), k.HeadCountKV(), k.RMSEpsilon(), k.RopeDimensionCount(), k.RopeFreqBase(), arch.KeyEOS, arch.KeyAddBOS,
+		arch.KeyChatTemplate, arch.KeyFileType}
+	if f.Meta.Has(arch.KeyTokens) || p.Family == arch.FamilyChatGLM2 || p.Family == arch.FamilyChatGLM3 || p.Family == arch.FamilyGLM4 {
+		keys = append(keys, arch.KeyTokenizerModel, arch.KeyTokenizerPre, arch.KeyTokens, arch.KeyTokenTypes)
+	}
+	if p.HeadDim()*p.Heads != p.Embedding {
+		keys = append(keys, k.KeyLength(), k.ValueLength())
+	}
+	for _, key := range keys {
 		if !f.Meta.Has(key) {
 			t.Errorf("missing key %s", key)
 		}
 	}
-	e, gqa := int64(p.Embedding), int64(p.HeadsKV*p.HeadDim())
+	e, gqa, aw := int64(p.Embedding), int64(p.HeadsKV*p.HeadDim()), int64(p.Heads*p.HeadDim())
 	want := map[string]tensor.Shape{arch.TokenEmbd: {e, int64(p.Vocab)}, arch.OutputNorm: {e}, arch.Output: {e, int64(p.Vocab)}}
 	for l := range p.Blocks {
 		want[arch.AttnNorm(l)] = tensor.Shape{e}
-		want[arch.AttnQKV(l)] = tensor.Shape{e, e + 2*gqa}
-		want[arch.AttnQKVBias(l)] = tensor.Shape{e + 2*gqa}
-		want[arch.AttnOutput(l)] = tensor.Shape{e, e}
+		want[arch.AttnQKV(l)] = tensor.Shape{e, aw + 2*gqa}
+		want[arch.AttnQKVBias(l)] = tensor.Shape{aw + 2*gqa}
+		want[arch.AttnOutput(l)] = tensor.Shape{aw, e}
 		want[arch.FFNNorm(l)] = tensor.Shape{e}
 		want[arch.FFNUp(l)] = tensor.Shape{e, 2 * int64(p.FeedForward)}
 		want[arch.FFNDown(l)] = tensor.Shape{int64(p.FeedForward), e}
+		if p.Family.Architecture() == arch.GLM4 {
+			want[arch.AttnPostNorm(l)] = tensor.Shape{e}
+			want[arch.FFNPostNorm(l)] = tensor.Shape{e}
+		}
 	}
 	if len(f.Tensors) != len(want) {
 		t.Errorf("%d tensors, llama.cpp expects exactly %d", len(f.Tensors), len(want))
@@ -305,8 +324,13 @@ func TestEveryFamilyHasALayout(t *testing.T) {
 		p := Presets["chatglm3-6b"]
 		p.Family, p.Blocks = f, 2
 		for _, m := range tensorMaps(p) {
-			if m.hf == "" || strings.Contains(m.hf, "%") {
-				t.Errorf("%s: tensor %s has checkpoint name %q", f, m.gguf, m.hf)
+			if len(m.hf) == 0 {
+				t.Errorf("%s: tensor %s has no checkpoint name", f, m.gguf)
+			}
+			for _, hf := range m.hf {
+				if hf == "" || strings.Contains(hf, "%") {
+					t.Errorf("%s: tensor %s has checkpoint name %q", f, m.gguf, hf)
+				}
 			}
 		}
 	}

@@ -173,7 +173,8 @@ func TestQuantizedCheckpoint(t *testing.T) {
 		codes := map[string][]int8{}
 		scales := map[string][]float32{}
 		for i, m := range tensorMaps(p) {
-			if isQuantizedLinear(m.hf) {
+			hf := m.hf[0] // ChatGLM: one checkpoint tensor each
+			if isQuantizedLinear(hf) {
 				rows, cols := m.shape[0], m.shape[1]
 				q := make([]int8, rows*cols)
 				sc := make([]float32, rows)
@@ -188,15 +189,15 @@ func TestQuantizedCheckpoint(t *testing.T) {
 					sc[r] = tensor.F16ToF32(tensor.F32ToF16(0.01 + 0.001*float32(r)))
 				}
 				codes[m.gguf], scales[m.gguf] = q, sc
-				ts = append(ts, hfwrite.Tensor{Name: m.hf, DType: "I8", Shape: []int64{rows, cols * int64(bits) / 8}, Fill: hfwrite.Data(packCodes(q, bits))},
-					hfwrite.Tensor{Name: m.hf + "_scale", DType: "F16", Shape: []int64{rows}, Fill: hfwrite.Data(f16Bytes(sc))})
+				ts = append(ts, hfwrite.Tensor{Name: hf, DType: "I8", Shape: []int64{rows, cols * int64(bits) / 8}, Fill: hfwrite.Data(packCodes(q, bits))},
+					hfwrite.Tensor{Name: hf + "_scale", DType: "F16", Shape: []int64{rows}, Fill: hfwrite.Data(f16Bytes(sc))})
 				continue
 			}
 			n := int64(1)
 			for _, d := range m.shape {
 				n *= d
 			}
-			ts = append(ts, hfwrite.Tensor{Name: m.hf, DType: "F16", Shape: m.shape, Fill: hfwrite.Data(make([]byte, 2*n))})
+			ts = append(ts, hfwrite.Tensor{Name: hf, DType: "F16", Shape: m.shape, Fill: hfwrite.Data(make([]byte, 2*n))})
 		}
 		if err := hfwrite.WriteSharded(dir, "pytorch", ts, 2); err != nil {
 			t.Fatal(err)
@@ -275,15 +276,17 @@ func TestSynthetic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Vocab != p.Vocab || got.Blocks != p.Blocks || got.Embedding != 4096 || got.Family != p.Family {
+		if got.Vocab != p.Vocab || got.Blocks != p.Blocks || got.Embedding != p.Embedding || got.Family != p.Family {
 			t.Errorf("%s: %+v", name, got)
 		}
 		toks, _ := f.Meta.Strings(arch.KeyTokens)
 		stops, _ := f.Meta.Int32s(arch.KeyStopTokens)
 		want := map[string][]string{"chatglm3-6b": {"[gMASK]", "sop", "<|user|>"}, "chatglm2-6b": {"[gMASK]", "sop", "[MASK]"},
-			"glm4-9b": {"[gMASK]", "<sop>", "<|user|>"}, "chatglm-6b": {"[gMASK]", "<sop>", "<eop>"}}[name]
+			"glm4-9b": {"[gMASK]", "<sop>", "<|user|>"}, "chatglm-6b": {"[gMASK]", "<sop>", "<eop>"},
+			"glm4-9b-0414": {"[gMASK]", "<sop>", "<|user|>"}, "glm-edge-1.5b": {"<|endoftext|>", "<|user|>", "<|assistant|>"}}[name]
 		ids := map[string][]int{"chatglm3-6b": {64790, 64792, 64795}, "chatglm2-6b": {64790, 64792, 64789},
-			"glm4-9b": {151331, 151333, 151336}, "chatglm-6b": {130001, 130004, 130005}}[name]
+			"glm4-9b": {151331, 151333, 151336}, "chatglm-6b": {130001, 130004, 130005},
+			"glm4-9b-0414": {151331, 151333, 151336}, "glm-edge-1.5b": {59246, 59253, 59254}}[name]
 		for i, tok := range want {
 			if toks[ids[i]] != tok {
 				t.Errorf("%s: token %d is %q, want %q", name, ids[i], toks[ids[i]], tok)

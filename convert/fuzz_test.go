@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/internal/hfwrite"
 	"github.com/glmtool/glmtool/internal/mmap"
 )
@@ -135,6 +137,36 @@ func FuzzHFConfig(f *testing.F) {
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("params accepted from config.json fail validation: %v", err)
+		}
+	})
+}
+
+// FuzzTokenizerJSON: tokenizer.json files (GLM-4-0414, GLM-Edge) either give a vocabulary whose every
+// merge joins two of its pieces, or an error; the vocabulary never exceeds the rows asked for.
+func FuzzTokenizerJSON(f *testing.F) {
+	pre := `"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":` + mustJSON(glm4PreTokenizerRegex) +
+		`}},{"type":"ByteLevel","use_regex":false}]}`
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},` + pre + `}`))
+	f.Add([]byte(`{"added_tokens":[{"id":3,"content":"<|user|>","special":true}],"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":[["a","b"]]},` + pre + `}`))
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":7},"merges":[]},"pre_tokenizer":{"type":"ByteLevel","use_regex":true}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const rows = 64
+		v, err := tokenizerJSONVocab(data, arch.FamilyGLMEdge, rows)
+		if err != nil {
+			return
+		}
+		if len(v.Tokens) != rows || len(v.Types) != rows {
+			t.Fatalf("%d tokens, %d types for %d rows", len(v.Tokens), len(v.Types), rows)
+		}
+		pieces := map[string]bool{}
+		for _, tok := range v.Tokens {
+			pieces[tok] = true
+		}
+		for _, m := range v.Merges {
+			a, b, ok := strings.Cut(m, " ")
+			if !ok || !pieces[a] || !pieces[b] || !pieces[a+b] {
+				t.Fatalf("merge %q does not join two pieces into a third", m)
+			}
 		}
 	})
 }

@@ -18,12 +18,14 @@ type hfLayout interface {
 	family(dir string, c *hfConfig) (arch.Family, error)
 	// params reads the hyper-parameters of generation f from config.json.
 	params(c *hfConfig, f arch.Family) (arch.Params, error)
-	// checkpointName is the checkpoint tensor of a role, with %d for the layer.
-	checkpointName(r arch.Role) string
+	// checkpointNames are the checkpoint tensors of a role, with %d for the layer: one, or several whose
+	// rows are stacked in order into the GGUF tensor (the q, k and v projections of the transformers
+	// GLMs make llama.cpp's fused QKV).
+	checkpointNames(r arch.Role) []string
 }
 
 // hfLayouts are the layouts convert knows, tried in order.
-var hfLayouts = []hfLayout{chatglm1Layout{}, chatglmLayout{}}
+var hfLayouts = []hfLayout{chatglm1Layout{}, chatglmLayout{}, glm4Layout{}, glmLayout{}}
 
 // layoutFor finds the layout of config.json, or of the generation --family names.
 func layoutFor(c *hfConfig, family arch.Family) (hfLayout, error) {
@@ -44,9 +46,9 @@ func layoutFor(c *hfConfig, family arch.Family) (hfLayout, error) {
 		}
 	}
 	if family != "" {
-		return nil, fmt.Errorf("unknown family %q (want one of chatglm, chatglm2, chatglm3, glm4)", family)
+		return nil, fmt.Errorf("unknown family %q (want one of chatglm, chatglm2, chatglm3, glm4, glm4-0414, glm-edge)", family)
 	}
-	return nil, fmt.Errorf("config.json: model_type %q is not supported; glmtool converts ChatGLM-6B, ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B (model_type \"chatglm\", architectures ChatGLMModel)", c.ModelType)
+	return nil, fmt.Errorf("config.json: model_type %q is not supported; glmtool converts ChatGLM-6B, ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B (model_type \"chatglm\"), GLM-4-0414 (\"glm4\") and GLM-Edge (\"glm\")", c.ModelType)
 }
 
 // detectFamily tells the generations apart (spec §0-§2); override, when set, wins.
@@ -91,4 +93,57 @@ func (c *hfConfig) common(f arch.Family) (arch.Params, error) {
 		p.NormEpsilon = float32(*c.LayerNormEpsilon)
 	}
 	return p, nil
+}
+
+// transformersParams reads the hyper-parameters of the transformers-native GLMs (Glm4Config, GlmConfig):
+// llama-style names, head_dim given, partial_rotary_factor of each head rotated.
+func (c *hfConfig) transformersParams(f arch.Family) (arch.Params, error) {
+	p := arch.Params{Family: f, RopeFreqBase: 10000, NormEpsilon: 1e-5}
+	var err error
+	for _, x := range []struct {
+		name string
+		v    *int
+		dst  *int
+	}{{"hidden_size", c.HiddenSize, &p.Embedding}, {"num_hidden_layers", c.NumHiddenLayers, &p.Blocks},
+		{"num_attention_heads", c.NumHeads, &p.Heads}, {"intermediate_size", c.IntermediateSize, &p.FeedForward},
+		{"vocab_size", c.VocabSize, &p.Vocab}, {"max_position_embeddings", c.MaxPositions, &p.ContextLength}} {
+		if *x.dst, err = need(x.name, x.v); err != nil {
+			return p, err
+		}
+	}
+	p.HeadsKV = p.Heads
+	if c.NumKVHeads != nil {
+		p.HeadsKV = *c.NumKVHeads
+	}
+	if c.HeadDim != nil {
+		if *c.HeadDim <= 0 || *c.HeadDim > 1<<16 {
+			return p, fmt.Errorf("config.json: head_dim %d is out of range", *c.HeadDim)
+		}
+		if p.Heads <= 0 || *c.HeadDim*p.Heads != p.Embedding {
+			p.HeadSize = *c.HeadDim
+		}
+	}
+	if c.RMSNormEps != nil {
+		p.NormEpsilon = float32(*c.RMSNormEps)
+	}
+	if c.RopeTheta != nil {
+		if *c.RopeTheta <= 0 || *c.RopeTheta > 1e12 {
+			return p, fmt.Errorf("config.json: rope_theta %g is out of range", *c.RopeTheta)
+		}
+		p.RopeFreqBase = float32(*c.RopeTheta)
+	}
+	factor := 0.5
+	if c.PartialRotaryFactor != nil {
+		factor = *c.PartialRotaryFactor
+	}
+	if p.Heads > 0 {
+		p.RopeDims = int(float64(p.HeadDim()) * factor) // transformers: int(head_dim * partial_rotary_factor)
+	}
+	switch {
+	case c.TieWordEmbeddings != nil && *c.TieWordEmbeddings:
+		return p, fmt.Errorf("config.json: tie_word_embeddings true is not supported (GLM-4-0414 and GLM-Edge have an lm_head of their own)")
+	case c.HiddenAct != "" && c.HiddenAct != "silu":
+		return p, fmt.Errorf("config.json: hidden_act %q is not supported (want silu)", c.HiddenAct)
+	}
+	return p, p.Validate()
 }

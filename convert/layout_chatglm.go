@@ -98,4 +98,4 @@ var chatglmNames = map[arch.Role]string{
 	arch.RoleOutput:     "transformer.output_layer.weight",
 }
 
-func (chatglmLayout) checkpointName(r arch.Role) string { return chatglmNames[r] }
+func (chatglmLayout) checkpointNames(r arch.Role) []string { return one(chatglmNames[r]) }

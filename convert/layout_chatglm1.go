@@ -53,4 +53,4 @@ var chatglm1Names = map[arch.Role]string{
 	arch.RoleOutput: "lm_head.weight",
 }
 
-func (chatglm1Layout) checkpointName(r arch.Role) string { return chatglm1Names[r] }
+func (chatglm1Layout) checkpointNames(r arch.Role) []string { return one(chatglm1Names[r]) }

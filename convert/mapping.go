@@ -11,8 +11,10 @@ import (
 // config.json implies. No layout change is needed for any version: fused QKV and gate|up are stored as
 // llama.cpp reads them (gguf-and-quants §B.3), and v1's per-head interleaved QKV is kept as HF has it.
 type tensorMap struct {
-	gguf, hf string
+	gguf     string
+	hf       []string // one checkpoint tensor, or several whose rows are stacked in order
 	shape    []int64
+	optional bool
 }
 
 // tensorMaps pairs every tensor of the family's file (arch's registry: names and shapes) with its
@@ -25,11 +27,15 @@ func tensorMaps(p arch.Params) []tensorMap {
 	specs := p.Tensors()
 	maps := make([]tensorMap, len(specs))
 	for i, s := range specs {
-		hf := l.checkpointName(s.Role)
-		if s.Layer >= 0 {
-			hf = fmt.Sprintf(hf, s.Layer)
+		names := l.checkpointNames(s.Role)
+		hf := make([]string, len(names))
+		for k, n := range names {
+			if s.Layer >= 0 {
+				n = fmt.Sprintf(n, s.Layer)
+			}
+			hf[k] = n
 		}
-		maps[i] = tensorMap{gguf: s.Name, hf: hf, shape: s.Shape}
+		maps[i] = tensorMap{gguf: s.Name, hf: hf, shape: s.Shape, optional: s.Optional}
 	}
 	return maps
 }

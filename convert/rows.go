@@ -1,6 +1,8 @@
 package convert
 
 import (
+	"fmt"
+
 	"github.com/glmtool/glmtool/tensor"
 )
 
@@ -65,3 +67,60 @@ func (r *randomRows) Load(int64, int64)   {}
 func (*plainRows) Advance()     {}
 func (*quantizedRows) Advance() {}
 func (*randomRows) Advance()    {}
+
+// stackedRows serves several checkpoint tensors of one dtype as one, their rows one after another (q, k
+// and v projections into a fused QKV); vectors (one row each) are joined into one row.
+type stackedRows struct {
+	parts  []*SourceTensor
+	rows   []int64 // rows of each part (1-D parts: 1)
+	rowLen int64
+	vector bool
+}
+
+func (r *stackedRows) RowBytes() int64 { return r.rowLen * r.parts[0].DType.Size() }
+
+func (r *stackedRows) DecodeRow(i int64, dst []float32) error {
+	if r.vector {
+		off := int64(0)
+		for _, p := range r.parts {
+			n := p.Elements()
+			p.DecodeRange(0, dst[off:off+n])
+			off += n
+		}
+		return nil
+	}
+	for k, p := range r.parts {
+		if i < r.rows[k] {
+			p.DecodeRange(i*r.rowLen, dst)
+			return nil
+		}
+		i -= r.rows[k]
+	}
+	return fmt.Errorf("row %d is past the end of the stacked tensors", i)
+}
+
+// each calls f for every part that rows [r0, r0+n) overlap, with the overlap's byte range in that part.
+func (r *stackedRows) each(r0, n int64, f func(p *SourceTensor, off, size int64)) {
+	if r.vector {
+		for _, p := range r.parts {
+			f(p, 0, p.Elements()*p.DType.Size())
+		}
+		return
+	}
+	start := int64(0)
+	for k, p := range r.parts {
+		a, b := max(r0, start), min(r0+n, start+r.rows[k])
+		if a < b {
+			f(p, (a-start)*r.RowBytes(), (b-a)*r.RowBytes())
+		}
+		start += r.rows[k]
+	}
+}
+
+func (r *stackedRows) Load(r0, n int64) {
+	r.each(r0, n, func(p *SourceTensor, off, size int64) { p.Load(off, size) })
+}
+func (r *stackedRows) Release(r0, n int64) {
+	r.each(r0, n, func(p *SourceTensor, off, size int64) { p.Release(off, size) })
+}
+func (*stackedRows) Advance() {}

@@ -23,6 +23,13 @@ var Presets = map[string]arch.Params{
 		HeadsKV: 2, NormEpsilon: 1e-5, RopeDims: 64, RopeFreqBase: 10000, Vocab: 65024},
 	"glm4-9b": {Family: arch.FamilyGLM4, ContextLength: 131072, Embedding: 4096, FeedForward: 13696, Blocks: 40, Heads: 32,
 		HeadsKV: 2, NormEpsilon: 1.5625e-07, RopeDims: 64, RopeFreqBase: 5e6, Vocab: 151552},
+	// GLM-4-9B-0414 / GLM-Z1-9B-0414: GLM-4-9B's shape with the sandwich norms, rope_theta 10000.
+	"glm4-9b-0414": {Family: arch.FamilyGLM40414, ContextLength: 32768, Embedding: 4096, FeedForward: 13696, Blocks: 40, Heads: 32,
+		HeadsKV: 2, NormEpsilon: 1e-5, RopeDims: 64, RopeFreqBase: 10000, Vocab: 151552},
+	// glm-edge-1.5b-chat: 28 layers of 2048 (llama.cpp sizes it as 1.5B by 28 layers and 16 heads); the
+	// KV heads and ffn size are from memory, not from its config.json (docs/BENCHMARKS.md says so).
+	"glm-edge-1.5b": {Family: arch.FamilyGLMEdge, ContextLength: 8192, Embedding: 2048, FeedForward: 6144, Blocks: 28, Heads: 16,
+		HeadsKV: 4, NormEpsilon: 1e-5, RopeDims: 64, RopeFreqBase: 10000, Vocab: 59264},
 }
 
 // PresetNames lists the presets, sorted.
@@ -175,13 +182,16 @@ func syntheticVocab(p arch.Params) *Vocab {
 	v.Types = make([]int32, n)
 	set := func(id int, tok string, typ int32) { v.Tokens[id], v.Types[id] = tok, typ }
 	switch p.Family {
-	case arch.FamilyGLM4:
+	case arch.FamilyGLM4, arch.FamilyGLM40414, arch.FamilyGLMEdge:
 		table := byteToUnicode()
-		v.Model, v.Pre, v.ChatTemplate = "gpt2", "chatglm-bpe", templateGLM4
+		v.Model, v.Pre, v.ChatTemplate = "gpt2", "chatglm-bpe", chatTemplate(p.Family)
 		for b := range 256 {
 			set(b, string(table[b]), arch.TokenNormal)
 		}
 		first := 151329
+		if p.Family == arch.FamilyGLMEdge {
+			first = 59246 // GLM-Edge's specials: GLM-4's, shifted (unverified; see the fixture's README)
+		}
 		// Filler tokens are two-character merges of byte characters, each with its merge rule.
 		id := 256
 		for a := 0; a < 256 && id < first; a++ {

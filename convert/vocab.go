@@ -33,6 +33,9 @@ var specialKeys = map[string]string{"bos": arch.KeyBOS, "eos": arch.KeyEOS, "eot
 const (
 	templateChatGLM3 = "[gMASK]sop{% for message in messages %}<|{{ message['role'] }}|>\n {{ message['content'] }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
 	templateGLM4     = "[gMASK]<sop>{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+	// templateGLMEdge renders as llama.cpp's GLMEDGE format (no [gMASK]<sop> prefix); it spells the role
+	// tokens out because llama.cpp recognises the format by <|user|> and <|assistant|> in the template.
+	templateGLMEdge  = "{% for message in messages %}{% if message['role'] == 'user' %}<|user|>{% elif message['role'] == 'assistant' %}<|assistant|>{% elif message['role'] == 'system' %}<|system|>{% else %}<|observation|>{% endif %}\n{{ message['content'] }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
 	templateChatGLM2 = "[gMASK]sop{% set round = namespace(n=1) %}{% for message in messages %}{% if message['role'] == 'user' %}[Round {{ round.n }}]\n\n问：{{ message['content'] }}\n\n答：{% elif message['role'] == 'assistant' %}{{ message['content'] }}\n\n{% set round.n = round.n + 1 %}{% endif %}{% endfor %}"
 	templateChatGLM1 = "{% for message in messages %}{% if message['role'] == 'user' %}{% if loop.length > 1 %}[Round {{ loop.index0 // 2 }}]\n问：{% endif %}{{ message['content'] }}{% if loop.length > 1 %}\n答：{% endif %}{% elif message['role'] == 'assistant' %}{{ message['content'] }}\n{% endif %}{% endfor %}[gMASK]<sop>"
 )
@@ -47,10 +50,28 @@ var (
 
 // TokenizerFile is the tokenizer file name each family's Hugging Face folder ships.
 func TokenizerFile(f arch.Family) string {
-	if f == arch.FamilyChatGLM1 {
+	switch f {
+	case arch.FamilyChatGLM1:
 		return "ice_text.model"
+	case arch.FamilyGLM40414, arch.FamilyGLMEdge:
+		return "tokenizer.json" // the Hugging Face tokenizers format
 	}
 	return "tokenizer.model"
+}
+
+// chatTemplate is the Jinja template written for family f (glmtool's runtime formats chats itself).
+func chatTemplate(f arch.Family) string {
+	switch f {
+	case arch.FamilyChatGLM1:
+		return templateChatGLM1
+	case arch.FamilyChatGLM2:
+		return templateChatGLM2
+	case arch.FamilyChatGLM3:
+		return templateChatGLM3
+	case arch.FamilyGLMEdge:
+		return templateGLMEdge
+	}
+	return templateGLM4
 }
 
 func readBounded(path string) ([]byte, error) {
@@ -75,13 +96,15 @@ func LoadVocab(path string, f arch.Family, vocabRows int, configEOS []int) (*Voc
 	switch f {
 	case arch.FamilyGLM4:
 		v, err = glm4Vocab(data, vocabRows)
+	case arch.FamilyGLM40414, arch.FamilyGLMEdge:
+		v, err = tokenizerJSONVocab(data, f, vocabRows)
 	default:
 		v, err = spmVocab(data, f, vocabRows)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", filepath.Base(path), err)
 	}
-	if f == arch.FamilyGLM4 && len(configEOS) > 0 {
+	if f.ByteLevelBPE() && len(configEOS) > 0 {
 		v.Stop = v.Stop[:0]
 		for _, id := range configEOS {
 			v.Stop = append(v.Stop, int32(id))

@@ -69,7 +69,7 @@ func convertFixture(t *testing.T, name, outType string) string {
 // reference implementation's logits (max |Δ| ≤ 1e-3) for the prompt and 8 cached decode steps, with
 // identical greedy ids; the F16 conversion gives the same greedy ids.
 func TestGoldenLogits(t *testing.T) {
-	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny", "glm-4-9b-chat-tiny"} {
+	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny", "glm-4-9b-chat-tiny", "glm-4-9b-0414-tiny", "glm-edge-1.5b-chat-tiny"} {
 		t.Run(name, func(t *testing.T) {
 			g, want := loadGolden(t, filepath.Join(testenv.TestData(t), "hf", name))
 			for _, outType := range []string{"f32", "f16"} {
@@ -113,4 +113,68 @@ func TestGoldenLogits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGoldenQuantized: the transformers-native GLMs converted to F16, Q8_0 and Q4_0 stay within a
+// per-type bound of the reference logits (teacher-forced on the golden ids), and give the golden greedy
+// id at every step whose reference top1−top2 margin exceeds twice that bound (where quantization error
+// within the bound cannot reorder the top two).
+func TestGoldenQuantized(t *testing.T) {
+	// Measured: F16 5e-4, Q8_0 1.6e-2, Q4_0 0.13 at most (these tiny random models have logits of std 0.14,
+	// so 4-bit weights move them by a good part of that).
+	bounds := map[string]float64{"f16": 2e-3, "q8_0": 3e-2, "q4_0": 0.2}
+	for _, name := range []string{"glm-4-9b-0414-tiny", "glm-edge-1.5b-chat-tiny"} {
+		g, want := loadGolden(t, filepath.Join(testenv.TestData(t), "hf", name))
+		for _, outType := range []string{"f16", "q8_0", "q4_0"} {
+			t.Run(name+"/"+outType, func(t *testing.T) {
+				m, err := Load(convertFixture(t, name, outType), Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				s, err := m.NewSession(256, KVF16)
+				if err != nil {
+					t.Fatal(err)
+				}
+				feed, bound := g.PromptIDs, bounds[outType]
+				var worst float64
+				checked := 0
+				for step := range want {
+					logits, err := s.Eval(feed, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					row := logits[0]
+					for i := range row {
+						worst = math.Max(worst, math.Abs(float64(row[i]-want[step][i])))
+					}
+					if margin := topMargin(want[step]); margin > 2*bound {
+						checked++
+						if got := Argmax(row); got != g.Generation.GreedyIDs[step] {
+							t.Errorf("step %d: greedy id %d, want %d (reference margin %.3g)", step, got, g.Generation.GreedyIDs[step], margin)
+						}
+					}
+					feed = []int32{g.Generation.GreedyIDs[step]}
+				}
+				if worst > bound {
+					t.Errorf("max |Δ logits| = %.3g, want ≤ %.3g", worst, bound)
+				}
+				t.Logf("max |Δ logits| = %.3g; greedy id checked on %d of %d steps", worst, checked, len(want))
+			})
+		}
+	}
+}
+
+// topMargin is the gap between the largest and the second largest value.
+func topMargin(x []float32) float64 {
+	a, b := math.Inf(-1), math.Inf(-1)
+	for _, v := range x {
+		switch f := float64(v); {
+		case f > a:
+			a, b = f, a
+		case f > b:
+			b = f
+		}
+	}
+	return a - b
 }

@@ -21,8 +21,11 @@ type graph interface {
 
 // graphFor picks the graph of p's architecture.
 func graphFor(p arch.Params) graph {
-	if p.Family == arch.FamilyChatGLM1 {
+	switch p.Family.Architecture() {
+	case arch.ChatGLM1:
 		return chatglm1Graph{}
+	case arch.GLM4:
+		return glm4Graph{}
 	}
 	return chatglmGraph{}
 }

@@ -49,6 +49,8 @@ type layer struct {
 	upB                 backend.Vector
 	down                backend.Matrix
 	downB               backend.Vector
+	postAttnNorm        backend.Vector // glm4's sandwich norms
+	postFFNNorm         backend.Vector
 }
 
 // Options configure Load.
@@ -205,6 +207,10 @@ func (m *Model) setVector(spec arch.TensorSpec, v backend.Vector) error {
 		ly.upB = v
 	case arch.RoleFFNDownBias:
 		ly.downB = v
+	case arch.RoleAttnPostNorm:
+		ly.postAttnNorm = v
+	case arch.RoleFFNPostNorm:
+		ly.postFFNNorm = v
 	default:
 		return fmt.Errorf("tensor %s: the graph has no vector of role %d", spec.Name, spec.Role)
 	}

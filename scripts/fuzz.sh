@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-5m}
 targets=(
 	"./gguf FuzzParse"
-	"./convert FuzzPickle" "./convert FuzzTorchZip" "./convert FuzzTokenizers" "./convert FuzzSafetensors" "./convert FuzzHFConfig"
+	"./convert FuzzPickle" "./convert FuzzTorchZip" "./convert FuzzTokenizers" "./convert FuzzSafetensors" "./convert FuzzHFConfig" "./convert FuzzTokenizerJSON"
 	"./tokenizer FuzzEncode" "./tokenizer FuzzChatPrompt" "./tokenizer FuzzDecodeStream"
 	"./infer FuzzLoad" "./quantize FuzzQuantizeFile" "./serve FuzzToolCall"
 )

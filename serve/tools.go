@@ -37,8 +37,8 @@ type functionSpec struct {
 
 // toMessages turns OpenAI messages (and tools) into the family's chat messages (spec §5.3, §5.4).
 func toMessages(fam arch.Family, msgs []chatMessage, tools []tool) ([]tokenizer.Message, error) {
-	if len(tools) > 0 && fam != arch.FamilyChatGLM3 && fam != arch.FamilyGLM4 {
-		return nil, fmt.Errorf("%s has no tool calling (ChatGLM3 and GLM-4 have)", fam)
+	if len(tools) > 0 && fam != arch.FamilyChatGLM3 && !glm4Tools(fam) {
+		return nil, fmt.Errorf("%s has no tool calling (ChatGLM3, GLM-4 and GLM-4-0414 have)", fam)
 	}
 	var specs []functionSpec
 	for _, t := range tools {
@@ -102,7 +102,7 @@ func toMessages(fam arch.Family, msgs []chatMessage, tools []tool) ([]tokenizer.
 // toolCallContent is how an assistant's tool call appears in the history: ChatGLM3 writes Python
 // `tool_call(k=v)` in a code block, GLM-4 the JSON arguments.
 func toolCallContent(fam arch.Family, arguments string) string {
-	if fam == arch.FamilyGLM4 {
+	if glm4Tools(fam) {
 		return arguments
 	}
 	var args map[string]any
@@ -146,7 +146,7 @@ func parseToolCall(fam arch.Family, reply string) (name, arguments string, ok bo
 		return "", "", false
 	}
 	body = strings.TrimSpace(body)
-	if fam == arch.FamilyGLM4 {
+	if glm4Tools(fam) {
 		var args map[string]any
 		if json.Unmarshal([]byte(body), &args) != nil {
 			return "", "", false
@@ -234,3 +234,6 @@ func parseKwargs(s string) (map[string]any, error) {
 	}
 	return args, nil
 }
+
+// glm4Tools reports the families that call tools in GLM-4's format (GLM-4-0414 kept it).
+func glm4Tools(fam arch.Family) bool { return fam == arch.FamilyGLM4 || fam == arch.FamilyGLM40414 }

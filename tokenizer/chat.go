@@ -26,14 +26,15 @@ func (t *Tokenizer) special(name string) (int32, error) {
 	return id, nil
 }
 
-// Prefix is the family's prompt prefix: [gMASK] sop (ChatGLM2/3), [gMASK] <sop> (GLM-4); ChatGLM-6B puts
-// its [gMASK] <sop> after the text instead (see Suffix).
+// Prefix is the family's prompt prefix: [gMASK] sop (ChatGLM2/3), [gMASK] <sop> (GLM-4, GLM-4-0414);
+// GLM-Edge has none (llama.cpp's GLMEDGE format); ChatGLM-6B puts its [gMASK] <sop> after the text instead
+// (see Suffix).
 func (t *Tokenizer) Prefix() ([]int32, error) {
 	var names []string
 	switch t.Family {
 	case arch.FamilyChatGLM2, arch.FamilyChatGLM3:
 		names = []string{"[gMASK]", "sop"}
-	case arch.FamilyGLM4:
+	case arch.FamilyGLM4, arch.FamilyGLM40414:
 		names = []string{"[gMASK]", "<sop>"}
 	}
 	return t.specials(names)
@@ -116,10 +117,9 @@ func (b *budget) finish(tail ...int32) ([]int32, error) {
 	return b.ids, nil
 }
 
-// SupportsRoles reports whether the family has system/observation roles and tool calls (ChatGLM3, GLM-4).
-func (t *Tokenizer) SupportsRoles() bool {
-	return t.Family == arch.FamilyChatGLM3 || t.Family == arch.FamilyGLM4
-}
+// SupportsRoles reports whether the family has system/observation roles (ChatGLM3, GLM-4 and its
+// successors).
+func (t *Tokenizer) SupportsRoles() bool { return t.Family.ChatRoles() }
 
 // ChatPrompt builds the token ids of a conversation, ending with the generation prompt (spec §5):
 //   - ChatGLM-6B: "[Round i]\n问：q\n答：a\n" rounds (none for a single query), then [gMASK] <sop>;
@@ -155,7 +155,7 @@ func (t *Tokenizer) ChatPromptContext(ctx context.Context, msgs []Message, limit
 	}
 	b := &budget{t: t, ctx: ctx, limit: limit, ids: ids}
 	for _, m := range msgs {
-		if t.Family == arch.FamilyGLM4 && m.Content == "" {
+		if (t.Family == arch.FamilyGLM4 || t.Family == arch.FamilyGLM40414) && m.Content == "" {
 			continue
 		}
 		role, err := t.roleToken(m.Role)
@@ -230,7 +230,7 @@ func StopIDs(t *Tokenizer, stored []int32) []int32 {
 	switch t.Family {
 	case arch.FamilyChatGLM1:
 		return t.mustIDs("<eop>")
-	case arch.FamilyGLM4:
+	case arch.FamilyGLM4, arch.FamilyGLM40414, arch.FamilyGLMEdge:
 		return t.mustIDs("<|endoftext|>", "<|user|>", "<|observation|>")
 	case arch.FamilyChatGLM3:
 		return append([]int32{2}, t.mustIDs("<|user|>", "<|observation|>")...)

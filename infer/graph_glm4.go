@@ -1,0 +1,56 @@
+package infer
+
+import (
+	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/backend"
+)
+
+// glm4Graph is llama.cpp's "glm4" architecture: GLM-4-9B-0414 and GLM-Z1-9B-0414 (transformers'
+// modeling_glm4.py Glm4DecoderLayer). It is the chatglm block with two more RMSNorms, one on each
+// sub-block's output before its residual add (sandwich norms); the QKV product (q, k and v projections
+// with bias, fused at conversion) and RoPE are chatglm's.
+type glm4Graph struct{}
+
+func (glm4Graph) forward(m *Model, st backend.Stream, b *batch) backend.Acts {
+	p := m.Params
+	n, e := len(b.tokens), p.Embedding
+	x := st.Acts(bufX, n, e)
+	st.Embed(x, m.tokEmbd, b.tokens)
+	h := st.Acts(bufH, n, e)
+	qkv := st.Acts(bufQKV, n, p.QKVRows())
+	proj := st.Acts(bufProj, n, e)
+	up := st.Acts(bufUp, n, p.FFNUpRows())
+	act := st.Acts(bufAct, n, p.FeedForward)
+	for l, ly := range m.layers {
+		// hidden_states = self_attn(input_layernorm(hidden_states))
+		st.RMSNorm(h, x, ly.attnNorm, p.NormEpsilon)
+		st.MatMul(qkv, ly.qkv, h, ly.qkvB, b.rowExact)
+		att := m.attention(st, l, qkv, b, backend.QKVGrouped)
+		st.MatMul(proj, ly.attnOut, att, nil, b.rowExact)
+		// hidden_states = residual + post_self_attn_layernorm(hidden_states)
+		st.RMSNorm(proj, proj, ly.postAttnNorm, p.NormEpsilon)
+		st.Add(x, proj)
+		// hidden_states = mlp(post_attention_layernorm(hidden_states)); down(silu(gate) · up)
+		st.RMSNorm(h, x, ly.ffnNorm, p.NormEpsilon)
+		st.MatMul(up, ly.up, h, nil, b.rowExact)
+		st.SwiGLU(act, up)
+		st.MatMul(proj, ly.down, act, nil, b.rowExact)
+		// hidden_states = residual + post_mlp_layernorm(hidden_states)
+		st.RMSNorm(proj, proj, ly.postFFNNorm, p.NormEpsilon)
+		st.Add(x, proj)
+	}
+	return x
+}
+
+// outputNorm is model.norm, an RMSNorm.
+func (glm4Graph) outputNorm(m *Model, st backend.Stream, x backend.Acts) {
+	st.RMSNorm(x, x, m.outNorm, m.Params.NormEpsilon)
+}
+
+// rope: the first head_dim·partial_rotary_factor dimensions rotate as interleaved pairs (GGML's normal
+// mode), as in chatglm.
+func (glm4Graph) rope(p arch.Params) backend.Rope {
+	return backend.Rope{Mode: backend.RopeInterleaved, Theta: ropeFrequencies(p), PosScale: p.RopeScale}
+}
+
+func (glm4Graph) prefixLM() bool { return false }
