@@ -68,6 +68,12 @@ const (
 	// KeyFamily is glmtool's own: which ChatGLM generation the file holds (values: the Family constants).
 	// llama.cpp ignores it.
 	KeyFamily = "glmtool.family"
+	// KeyPrefixLength is glmtool's: the number of P-Tuning v2 prefix slots the file's PrefixKV tensor holds.
+	KeyPrefixLength = "glmtool.ptuning.pre_seq_len"
+
+	// LoRA adapter files, as llama.cpp's convert_lora_to_gguf.py writes them: general.type "adapter".
+	KeyAdapterType      = "adapter.type" // "lora"
+	KeyAdapterLoRAAlpha = "adapter.lora.alpha"
 
 	KeyTokenizerModel = "tokenizer.ggml.model"
 	KeyTokenizerPre   = "tokenizer.ggml.pre"
@@ -138,7 +144,15 @@ const (
 	OutputNorm     = "output_norm.weight"
 	OutputNormBias = "output_norm.bias"
 	Output         = "output.weight"
+	// PrefixKV is a P-Tuning v2 prefix as THUDM's prefix encoder stores it: [pre_seq_len, layers·2·kv_dim],
+	// each row layer 0's key, layer 0's value, layer 1's key, ... (glmtool's; its name has no ".weight" so
+	// that quantizers leave it F32, and llama.cpp, which has no prefixes, refuses the file).
+	PrefixKV = "prefix_kv"
 )
+
+// LoRA adapter tensors are named for the weight they adapt: A [in, r] and B [r, out] in ggml order.
+func LoRAA(weight string) string { return weight + ".lora_a" }
+func LoRAB(weight string) string { return weight + ".lora_b" }
 
 // Block tensor names; each takes the layer number.
 func AttnNorm(l int) string       { return fmt.Sprintf("blk.%d.attn_norm.weight", l) }

@@ -26,7 +26,12 @@ type Params struct {
 	// HeadSize is the per-head width where it is not Embedding/Heads (config.json's head_dim; GGUF's
 	// attention.key_length); 0 means Embedding/Heads.
 	HeadSize int
+	// PrefixLen is the number of P-Tuning v2 prefix slots (0: none).
+	PrefixLen int
 }
+
+// KVDim is the width of one layer's key (or value) for one position: KV heads × head width.
+func (p Params) KVDim() int { return p.HeadsKV * p.HeadDim() }
 
 // HeadDim is the per-head width.
 func (p Params) HeadDim() int {
@@ -64,6 +69,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("hidden size %d is not a multiple of the %d heads", p.Embedding, p.Heads)
 	case p.HeadSize < 0 || p.HeadSize > 1<<16:
 		return fmt.Errorf("head size %d is out of range", p.HeadSize)
+	case p.PrefixLen < 0 || p.PrefixLen > 1<<16:
+		return fmt.Errorf("P-Tuning prefix length %d is out of range", p.PrefixLen)
 	case p.HeadsKV <= 0 || p.Heads%p.HeadsKV != 0:
 		return fmt.Errorf("%d attention heads are not a multiple of %d KV heads", p.Heads, p.HeadsKV)
 	case p.RopeDims <= 0 || p.RopeDims > p.HeadDim() || p.RopeDims%2 != 0:
@@ -101,6 +108,9 @@ func (p Params) Write(m *gguf.Metadata, ft tensor.FileType) {
 		m.Set(k.ResidualScale(), gguf.Float32(p.ResidualScale))
 	}
 	m.Set(KeyFamily, gguf.String(string(p.Family)))
+	if p.PrefixLen > 0 {
+		m.Set(KeyPrefixLength, gguf.Uint32(uint32(p.PrefixLen)))
+	}
 }
 
 // ReadParams reads hyper-parameters back from a file's metadata; vocab comes from the tokens array or,
@@ -176,6 +186,12 @@ func ReadParams(f *gguf.File) (Params, error) {
 		if p.ResidualScale, err = m.Float32(k.ResidualScale()); err != nil {
 			return Params{}, err
 		}
+	}
+	if v, err := m.Int(KeyPrefixLength); err == nil {
+		if v <= 0 || v > 1<<16 {
+			return Params{}, fmt.Errorf("key %q: %d is out of range", KeyPrefixLength, v)
+		}
+		p.PrefixLen = int(v)
 	}
 	if toks, err := m.Strings(KeyTokens); err == nil {
 		p.Vocab = len(toks)

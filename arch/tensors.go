@@ -23,6 +23,7 @@ const (
 	RoleOutput
 	RoleAttnPostNorm // glm4: the norm of the attention's output, before the residual add
 	RoleFFNPostNorm  // glm4: the norm of the feed-forward output, before the residual add
+	RolePrefixKV     // a P-Tuning v2 prefix (PrefixKV)
 )
 
 // TensorSpec is one tensor of an architecture's file: the one place its name and shape are written, for
@@ -81,5 +82,10 @@ func (p Params) Tensors() []TensorSpec {
 	if v1 {
 		specs = append(specs, TensorSpec{Name: OutputNormBias, Role: RoleOutputNormBias, Layer: -1, Shape: []int64{e}})
 	}
-	return append(specs, TensorSpec{Name: Output, Role: RoleOutput, Layer: -1, Shape: []int64{v, e}, Optional: v1})
+	specs = append(specs, TensorSpec{Name: Output, Role: RoleOutput, Layer: -1, Shape: []int64{v, e}, Optional: v1})
+	if p.PrefixLen > 0 {
+		specs = append(specs, TensorSpec{Name: PrefixKV, Role: RolePrefixKV, Layer: -1,
+			Shape: []int64{int64(p.PrefixLen), int64(2 * p.Blocks * p.KVDim())}})
+	}
+	return specs
 }

@@ -65,7 +65,8 @@ type Options struct {
 	Repetitions int
 	Ctx         int // 0: enough for the largest test
 	KV          infer.KVType
-	Mmap        bool // read weights from the file mapping (infer.Options.Resident false)
+	Mmap        bool         // read weights from the file mapping (infer.Options.Resident false)
+	LoRA        []infer.LoRA // adapters applied at run time
 	// Progress is called before each measurement with a short description.
 	Progress func(what string)
 }
@@ -78,7 +79,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	}
 	var out []Result
 	for _, threads := range opt.Threads {
-		m, err := infer.Load(path, infer.Options{Threads: threads, Resident: !opt.Mmap})
+		m, err := infer.Load(path, infer.Options{Threads: threads, Resident: !opt.Mmap, LoRA: opt.LoRA})
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,7 @@ type benchFlags struct {
 	output    string
 	kvType    string
 	mmap      bool
+	loras     []string
 	bwSize    int64
 	plot      string
 	wide      bool
@@ -68,6 +69,7 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
 	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
 	f.BoolVar(&fl.mmap, "mmap", false, mmapUsage)
+	f.StringArrayVar(&fl.loras, "lora", nil, loraUsage)
 	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
 	f.BoolVar(&fl.wide, "wide", false, "table and md: every column (size, params, backend, kernels, VRAM, bytes/token, bandwidth), not the compact set")
 	f.StringVar(&fl.plot, "plot", "", "also draw t/s against prompt/generation length to this PNG (one line per model and test kind)")
@@ -170,7 +172,11 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	if len(models) == 0 {
 		return usagef("give -m MODEL.gguf or --synthetic PRESET")
 	}
-	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv, Mmap: fl.mmap}
+	loras, err := parseLoRAs(fl.loras)
+	if err != nil {
+		return err
+	}
+	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv, Mmap: fl.mmap, LoRA: loras}
 	total := int64(len(models) * len(threads) * len(tests) * max(1, fl.reps))
 	if bar := newCountProgress(a.stderr, total, "bench"); bar != nil {
 		opt.Progress = func(what string) {

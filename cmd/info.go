@@ -68,9 +68,41 @@ type fileSummary struct {
 	TensorTypes    map[string]int  `json:"tensor_types"`
 	HyperParams    []metaEntry     `json:"hyperparameters"`
 	Tokenizer      *tokenizerInfo  `json:"tokenizer,omitempty"`
+	Adapter        *adapterInfo    `json:"adapter,omitempty"`
+	PrefixLength   int             `json:"ptuning_prefix_length,omitempty"`
 	Metadata       []metaEntry     `json:"metadata"`
 	Tensors        []tensorSummary `json:"tensors"`
 	tensorByteSize int64
+}
+
+// adapterInfo describes a LoRA adapter file: its alpha, the weights it adapts and their ranks.
+type adapterInfo struct {
+	Type    string  `json:"type"`
+	Alpha   float32 `json:"alpha"`
+	Weights int     `json:"weights"`
+	MinRank int64   `json:"min_rank"`
+	MaxRank int64   `json:"max_rank"`
+}
+
+// summarizeAdapter reads what a LoRA adapter file holds (nil for a model).
+func summarizeAdapter(f *gguf.File) *adapterInfo {
+	if typ, _ := f.Meta.String(arch.KeyType); typ != "adapter" {
+		return nil
+	}
+	a := &adapterInfo{}
+	a.Type, _ = f.Meta.String(arch.KeyAdapterType)
+	a.Alpha, _ = f.Meta.Float32(arch.KeyAdapterLoRAAlpha)
+	for _, t := range f.Tensors {
+		if strings.HasSuffix(t.Name, ".lora_a") && len(t.Shape) == 2 {
+			r := t.Shape[1]
+			if a.Weights == 0 || r < a.MinRank {
+				a.MinRank = r
+			}
+			a.MaxRank = max(a.MaxRank, r)
+			a.Weights++
+		}
+	}
+	return a
 }
 
 type fileTypeJSON struct {
@@ -130,6 +162,10 @@ func summarize(f *gguf.File, fullArrays bool) *fileSummary {
 		}
 	}
 	s.Tokenizer = summarizeTokenizer(f.Meta)
+	s.Adapter = summarizeAdapter(f)
+	if n, err := f.Meta.Int(arch.KeyPrefixLength); err == nil {
+		s.PrefixLength = int(n)
+	}
 	s.Tensors = make([]tensorSummary, len(f.Tensors))
 	for i, t := range f.Tensors {
 		s.TensorTypes[t.Type.String()]++
@@ -230,6 +266,16 @@ func (s *fileSummary) render(w io.Writer, opt infoOptions) error {
 	}
 	p("tensor data", "%s, %.2f bits per weight", formatBytes(s.tensorByteSize), s.BitsPerWeight)
 	p("tensors", "%d (%s)", len(s.Tensors), typeCounts(s.TensorTypes))
+	if a := s.Adapter; a != nil {
+		rank := fmt.Sprint(a.MinRank)
+		if a.MaxRank != a.MinRank {
+			rank = fmt.Sprintf("%d to %d", a.MinRank, a.MaxRank)
+		}
+		p("adapter", "%s: %d weights of rank %s, alpha %g (apply with --lora FILE[:SCALE])", orNone(a.Type), a.Weights, rank, a.Alpha)
+	}
+	if s.PrefixLength > 0 {
+		p("fine-tune", "P-Tuning v2 prefix of %d slots in every layer's cache", s.PrefixLength)
+	}
 
 	if len(s.HyperParams) > 0 {
 		fmt.Fprintln(w, "\nhyper-parameters")

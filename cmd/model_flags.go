@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -24,7 +26,32 @@ type loadFlags struct {
 	kvType  string
 	device  string
 	mmap    bool
+	loras   []string
 	set     *pflag.FlagSet // to tell a value given from a default
+}
+
+// loraUsage is the help of every command's --lora.
+const loraUsage = "apply a LoRA adapter (a GGUF adapter: glmtool convert ADAPTER_DIR --base MODEL.gguf) at run time, with an optional scale (default 1); repeatable"
+
+// parseLoRAs reads --lora FILE[:SCALE] values.
+func parseLoRAs(values []string) ([]infer.LoRA, error) {
+	var out []infer.LoRA
+	for _, v := range values {
+		l := infer.LoRA{Path: v, Scale: 1}
+		if i := strings.LastIndexByte(v, ':'); i > 0 {
+			if s, err := strconv.ParseFloat(v[i+1:], 32); err == nil {
+				if math.IsNaN(s) || math.IsInf(s, 0) || math.Abs(s) > 1e4 {
+					return nil, usagef("--lora %s: scale %s is out of range", v, v[i+1:])
+				}
+				l.Path, l.Scale = v[:i], float32(s)
+			}
+		}
+		if l.Path == "" {
+			return nil, usagef("--lora %q: give the adapter file", v)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func (f *loadFlags) register(c *cobra.Command, ctxUsage string) {
@@ -36,6 +63,7 @@ func (f *loadFlags) register(c *cobra.Command, ctxUsage string) {
 	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16 or f32 (exact)")
 	fs.StringVar(&f.device, "device", "cpu", "backend: cpu (the CUDA backend is not in this build)")
 	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
+	fs.StringArrayVar(&f.loras, "lora", nil, loraUsage)
 }
 
 func (f *loadFlags) given(name string) bool { return f.set != nil && f.set.Changed(name) }
@@ -51,6 +79,9 @@ func (f *loadFlags) validate() error {
 	case f.device != "cpu":
 		return usagef("--device %q: this build has only the cpu backend", f.device)
 	}
+	if _, err := parseLoRAs(f.loras); err != nil {
+		return err
+	}
 	_, err := parseKVType(f.kvType)
 	return err
 }
@@ -61,7 +92,8 @@ func (f *loadFlags) load() (*infer.Model, infer.KVType, error) {
 		return nil, 0, err
 	}
 	kv, _ := parseKVType(f.kvType)
-	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap})
+	loras, _ := parseLoRAs(f.loras)
+	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap, LoRA: loras})
 	if err != nil {
 		return nil, 0, err
 	}

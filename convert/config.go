@@ -41,6 +41,7 @@ type hfConfig struct {
 	MaskTokenID       *int            `json:"mask_token_id"`
 	GMaskTokenID      *int            `json:"gmask_token_id"`
 	PreSeqLen         *int            `json:"pre_seq_len"`
+	PrefixProjection  *bool           `json:"prefix_projection"`
 
 	// transformers-native GLMs (Glm4ForCausalLM, GlmForCausalLM).
 	NumKVHeads          *int     `json:"num_key_value_heads"`

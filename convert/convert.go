@@ -23,7 +23,13 @@ type Options struct {
 	Family    string // override version detection: chatglm, chatglm2, chatglm3, glm4
 	VocabOnly bool   // write the tokenizer and hyper-parameters, no weights
 	Name      string // general.name; default from config.json or the folder name
-	Threads   int
+	// PTuning is a P-Tuning v2 checkpoint folder (THUDM's ptuning/main.py output: the prefix encoder and
+	// config.json with pre_seq_len) whose prefix is stored with the base; a full checkpoint that holds its
+	// prefix encoder needs none.
+	PTuning string
+	// LoRA is a PEFT LoRA adapter folder merged into the weights (W + (α/r)·B·A, in float64, then the type).
+	LoRA    string
+	Threads int
 	// Progress, when set, is called with the source bytes done so far and the total.
 	Progress func(done, total int64)
 }
@@ -39,6 +45,8 @@ type Report struct {
 	OutBytes   int64
 	Duration   time.Duration
 	TiedLMHead bool // v1: lm_head equals the embedding and is stored once
+	PrefixLen  int  // P-Tuning v2 prefix slots stored (0: none)
+	LoRA       *LoRAInfo // the adapter merged, if any
 	// NoTokenizer: the folder had no tokenizer file (allowed for ChatGLM-6B), so the file works on ids only.
 	NoTokenizer bool
 }
@@ -59,8 +67,13 @@ type jobTensor struct {
 // Checkpoint converts the Hugging Face model folder dir into a GGUF file at out.
 func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, error) {
 	start := time.Now()
-	if err := refuseInputAsOutput(dir, out); err != nil {
-		return nil, fmt.Errorf("convert %s: %w", dir, err)
+	for _, in := range []string{dir, opt.PTuning, opt.LoRA} {
+		if in == "" {
+			continue
+		}
+		if err := refuseInputAsOutput(in, out); err != nil {
+			return nil, fmt.Errorf("convert %s: %w", dir, err)
+		}
 	}
 	cfg, err := readConfig(dir)
 	if err != nil {
@@ -96,8 +109,35 @@ func Checkpoint(ctx context.Context, dir, out string, opt Options) (*Report, err
 			return nil, fmt.Errorf("convert %s: %w", dir, err)
 		}
 		defer ck.Close()
-		if err := j.addCheckpointTensors(ck, p, cfg); err != nil {
+		var pt *Weights
+		if opt.PTuning != "" {
+			if pt, err = OpenWeights(opt.PTuning); err != nil {
+				return nil, fmt.Errorf("convert %s: --ptuning: %w", dir, err)
+			}
+			defer pt.Close()
+		}
+		prefix, err := prefixTensor(ck, pt, cfg, opt.PTuning, p)
+		if err != nil {
 			return nil, fmt.Errorf("convert %s (%s): %w", dir, fam, err)
+		}
+		if prefix != nil {
+			p.PrefixLen = int(prefix.Shape[0])
+			j.report.Params, j.report.PrefixLen = p, p.PrefixLen
+		}
+		var adapter *loraAdapter
+		if opt.LoRA != "" {
+			if adapter, err = readLoRA(opt.LoRA); err != nil {
+				return nil, fmt.Errorf("convert %s: --lora: %w", dir, err)
+			}
+			defer adapter.close()
+			j.report.LoRA = &adapter.info
+		}
+		if err := j.addCheckpointTensors(ck, p, cfg, adapter); err != nil {
+			return nil, fmt.Errorf("convert %s (%s): %w", dir, fam, err)
+		}
+		if prefix != nil {
+			shape := tensor.FromRowMajor(prefix.Shape...)
+			j.tensors = append(j.tensors, jobTensor{name: arch.PrefixKV, shape: shape, src: &plainRows{t: prefix, rowLen: shape[0]}})
 		}
 	}
 	if err := j.write(ctx, out, p, vocab, name, opt); err != nil {
@@ -137,7 +177,7 @@ func checkpointVocab(dir string, fam arch.Family, p arch.Params, cfg *hfConfig, 
 	return v, nil
 }
 
-func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) error {
+func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig, adapter *loraAdapter) error {
 	bits := 0
 	if cfg.QuantizationBit != nil && *cfg.QuantizationBit != 0 {
 		bits = *cfg.QuantizationBit
@@ -158,6 +198,9 @@ func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) er
 		}
 	}
 	for _, m := range maps {
+		if m.gguf == arch.PrefixKV {
+			continue // from prefixTensor, which may read another folder
+		}
 		if len(m.hf) > 1 {
 			src, err := stackedSource(ck, m, used)
 			if err != nil {
@@ -197,9 +240,14 @@ func (j *job) addCheckpointTensors(ck *Weights, p arch.Params, cfg *hfConfig) er
 		}
 		j.tensors = append(j.tensors, jobTensor{name: m.gguf, shape: shape, src: src})
 	}
+	if adapter != nil {
+		if err := adapter.merge(j.tensors, maps, ck); err != nil {
+			return err
+		}
+	}
 	for _, name := range ck.Names() {
 		switch {
-		case used[name]:
+		case used[name], name == prefixEncoderName && p.PrefixLen > 0:
 		case ignoredTensor(name):
 			j.report.Ignored = append(j.report.Ignored, name)
 		default:

@@ -12,6 +12,7 @@ import (
 // llama.cpp reads them (gguf-and-quants §B.3), and v1's per-head interleaved QKV is kept as HF has it.
 type tensorMap struct {
 	gguf     string
+	role     arch.Role
 	hf       []string // one checkpoint tensor, or several whose rows are stacked in order
 	shape    []int64
 	optional bool
@@ -35,16 +36,14 @@ func tensorMaps(p arch.Params) []tensorMap {
 			}
 			hf[k] = n
 		}
-		maps[i] = tensorMap{gguf: s.Name, hf: hf, shape: s.Shape, optional: s.Optional}
+		maps[i] = tensorMap{gguf: s.Name, role: s.Role, hf: hf, shape: s.Shape, optional: s.Optional}
 	}
 	return maps
 }
 
 // ignoredTensor reports checkpoint tensors that carry nothing the GGUF needs: RoPE frequency buffers
-// (recomputed at run time) and P-tuning prefix encoders.
-func ignoredTensor(name string) bool {
-	return strings.HasSuffix(name, "inv_freq") || strings.Contains(name, "prefix_encoder.")
-}
+// (recomputed at run time). A P-Tuning prefix encoder is never ignored (prefixTensor).
+func ignoredTensor(name string) bool { return strings.HasSuffix(name, "inv_freq") }
 
 // isQuantizedLinear reports the weights THUDM's int4/int8 checkpoints store quantized (spec §7).
 func isQuantizedLinear(hf string) bool {
@@ -54,4 +53,14 @@ func isQuantizedLinear(hf string) bool {
 		}
 	}
 	return false
+}
+
+// partRows is how many rows of the GGUF tensor each of its checkpoint tensors gives: all of them for one;
+// the query, key and value heads for a stacked QKV (weight or bias).
+func partRows(p arch.Params, m tensorMap) []int64 {
+	if len(m.hf) == 3 && (m.role == arch.RoleAttnQKV || m.role == arch.RoleAttnQKVBias) {
+		q, kv := int64(p.AttnWidth()), int64(p.KVDim())
+		return []int64{q, kv, kv}
+	}
+	return []int64{m.shape[0]}
 }

@@ -56,7 +56,7 @@ func (s *Session) hidden(tokens []int32, all bool) (backend.Acts, error) {
 // logits multiplies final hidden states by the output matrix and brings them to the host.
 func (m *Model) logits(st backend.Stream, x backend.Acts, rowExact bool) [][]float32 {
 	logits := st.Acts(bufLogits, x.Rows(), m.Params.Vocab)
-	st.MatMul(logits, m.output, x, nil, rowExact)
+	m.linear(st, logits, m.output, x, nil, rowExact)
 	return st.Host(logits)
 }
 

@@ -44,6 +44,8 @@ const (
 	bufAct  // the activated FFN hidden state
 	bufLast // the last row, when only its logits are wanted
 	bufLogits
+	bufLoRAIn  // a LoRA adapter's A·x
+	bufLoRAOut // and B·(A·x)
 )
 
 // attention is the attention of layer l shared by the graphs: split the fused QKV product, rotate queries

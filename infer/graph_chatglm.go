@@ -23,16 +23,16 @@ func (chatglmGraph) forward(m *Model, st backend.Stream, b *batch) backend.Acts 
 	for l, ly := range m.layers {
 		// layernorm_output = input_layernorm(hidden_states); attention_output = self_attention(...)
 		st.RMSNorm(h, x, ly.attnNorm, p.NormEpsilon)
-		st.MatMul(qkv, ly.qkv, h, ly.qkvB, b.rowExact)
+		m.linear(st, qkv, ly.qkv, h, ly.qkvB, b.rowExact)
 		att := m.attention(st, l, qkv, b, backend.QKVGrouped)
-		st.MatMul(proj, ly.attnOut, att, nil, b.rowExact)
+		m.linear(st, proj, ly.attnOut, att, nil, b.rowExact)
 		// layernorm_input = residual + attention_output (apply_residual_connection_post_layernorm=False)
 		st.Add(x, proj)
 		// mlp_output = dense_4h_to_h(swiglu(dense_h_to_4h(post_attention_layernorm(layernorm_input))))
 		st.RMSNorm(h, x, ly.ffnNorm, p.NormEpsilon)
-		st.MatMul(up, ly.up, h, nil, b.rowExact)
+		m.linear(st, up, ly.up, h, nil, b.rowExact)
 		st.SwiGLU(act, up)
-		st.MatMul(proj, ly.down, act, nil, b.rowExact)
+		m.linear(st, proj, ly.down, act, nil, b.rowExact)
 		st.Add(x, proj)
 	}
 	return x

@@ -30,6 +30,13 @@ type Model struct {
 	outNorm  backend.Vector
 	outNormB backend.Vector
 	layers   []layer
+	// prefixK, prefixV: a P-Tuning v2 prefix, per layer Params.PrefixLen keys and values of KVDim (nil:
+	// none); every session starts with them in its cache.
+	prefixK, prefixV [][]float32
+
+	byName       map[string]backend.Matrix    // the model's matrices by tensor name (for adapters)
+	adapters     map[backend.Matrix][]adapter // LoRA adapters applied at run time, by the weight they adapt
+	adapterFiles []*gguf.File
 
 	// mu makes evaluation steps of different sessions take turns: the backend's workers belong to the
 	// model. Go's mutex hands over in FIFO order once waiters starve, so concurrent sessions interleave
@@ -61,6 +68,8 @@ type Options struct {
 	Resident bool
 	// Backend computes the model; nil is the CPU backend with Threads workers. The model closes it.
 	Backend backend.Backend
+	// LoRA adapters to apply at run time.
+	LoRA []LoRA
 }
 
 // Load opens path and checks that it holds a complete model of a supported architecture.
@@ -106,7 +115,13 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 		m.be.Close()
 		return nil, err
 	}
+	if err := m.loadAdapters(opt.LoRA); err != nil {
+		m.closeAdapters()
+		m.be.Close()
+		return nil, err
+	}
 	if err := m.be.Commit(opt.Resident); err != nil {
+		m.closeAdapters()
 		m.be.Close()
 		return nil, err
 	}
@@ -116,6 +131,7 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 // Close releases the backend (its workers and any copy of the weights) and the file.
 func (m *Model) Close() error {
 	err := m.be.Close()
+	m.closeAdapters()
 	if ferr := m.File.Close(); err == nil {
 		err = ferr
 	}
@@ -135,6 +151,12 @@ func (m *Model) loadWeights() error {
 	m.layers = make([]layer, m.Params.Blocks)
 	for _, spec := range m.Params.Tensors() {
 		if _, ok := f.Tensor(spec.Name); !ok && spec.Optional {
+			continue
+		}
+		if spec.Role == arch.RolePrefixKV {
+			if err := m.loadPrefix(spec); err != nil {
+				return err
+			}
 			continue
 		}
 		if len(spec.Shape) == 2 {
@@ -161,7 +183,18 @@ func (m *Model) loadWeights() error {
 	return nil
 }
 
+func (m *Model) closeAdapters() {
+	for _, f := range m.adapterFiles {
+		_ = f.Close()
+	}
+	m.adapterFiles = nil
+}
+
 func (m *Model) setWeight(spec arch.TensorSpec, w backend.Matrix) error {
+	if m.byName == nil {
+		m.byName = map[string]backend.Matrix{}
+	}
+	m.byName[spec.Name] = w
 	switch spec.Role {
 	case arch.RoleTokenEmbd:
 		m.tokEmbd = w
@@ -260,4 +293,33 @@ func (m *Model) vector(name string, n int) (backend.Vector, error) {
 		return nil, fmt.Errorf("tensor %s: %w", name, err)
 	}
 	return m.be.Vector(out)
+}
+
+// loadPrefix reads a P-Tuning v2 prefix, [pre_seq_len, layers·2·kv_dim] with each row layer 0's key, layer
+// 0's value, layer 1's key, ... (THUDM's get_prompt: view(P, 2L, kv_heads, head_dim), slot 2l the key and
+// 2l+1 the value of layer l), into per-layer key and value rows. They are used as stored: no RoPE.
+func (m *Model) loadPrefix(spec arch.TensorSpec) error {
+	t, ok := m.File.Tensor(spec.Name)
+	if !ok {
+		return fmt.Errorf("tensor %s is missing", spec.Name)
+	}
+	n, width := int(spec.Shape[0]), int(spec.Shape[1])
+	if len(t.Shape) != 2 || t.Shape[0] != int64(width) || t.Shape[1] != int64(n) {
+		return fmt.Errorf("tensor %s has shape %v, want [%d, %d]", spec.Name, t.Shape, width, n)
+	}
+	vals := make([]float32, n*width)
+	if err := tensor.Dequantize(t.Type, m.File.Data(t), vals); err != nil {
+		return fmt.Errorf("tensor %s: %w", spec.Name, err)
+	}
+	kv := m.Params.KVDim()
+	m.prefixK, m.prefixV = make([][]float32, m.Params.Blocks), make([][]float32, m.Params.Blocks)
+	for l := range m.Params.Blocks {
+		m.prefixK[l], m.prefixV[l] = make([]float32, n*kv), make([]float32, n*kv)
+		for i := range n {
+			row := vals[i*width:]
+			copy(m.prefixK[l][i*kv:(i+1)*kv], row[(2*l)*kv:])
+			copy(m.prefixV[l][i*kv:(i+1)*kv], row[(2*l+1)*kv:])
+		}
+	}
+	return nil
 }

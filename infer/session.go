@@ -38,7 +38,8 @@ type Session struct {
 }
 
 // SetPrefix loads a P-tuning v2 prefix: for each layer, n key and n value vectors of the KV width, which
-// every token then attends to. It empties the session.
+// every token then attends to. It empties the session. Sessions of a model whose file holds a prefix start
+// with it.
 func (s *Session) SetPrefix(keys, values [][]float32) error {
 	if len(keys) != len(s.m.layers) || len(values) != len(s.m.layers) {
 		return fmt.Errorf("prefix has %d/%d layers, the model %d", len(keys), len(values), len(s.m.layers))
@@ -80,7 +81,13 @@ func (m *Model) NewSession(ctx int, kv KVType) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{m: m, ctx: ctx, kvDim: kvDim, kv: kvc, maskPos: -1, ctxLen: -1, tokens: make([]int32, 0, ctx), st: m.be.NewStream()}, nil
+	s := &Session{m: m, ctx: ctx, kvDim: kvDim, kv: kvc, maskPos: -1, ctxLen: -1, tokens: make([]int32, 0, ctx), st: m.be.NewStream()}
+	if m.prefixK != nil {
+		if err := s.SetPrefix(m.prefixK, m.prefixV); err != nil {
+			return nil, fmt.Errorf("the model's P-Tuning prefix: %w", err)
+		}
+	}
+	return s, nil
 }
 
 // Len is the number of tokens in the cache.
@@ -93,10 +100,8 @@ func (s *Session) Context() int { return s.ctx }
 func (s *Session) Tokens() []int32 { return s.tokens }
 
 // Truncate drops every cached token from n on, so that a shared prefix can be kept and the rest re-fed.
+// A P-Tuning prefix stays.
 func (s *Session) Truncate(n int) {
-	if n == 0 {
-		s.prefix = 0
-	}
 	if n < len(s.tokens) {
 		s.tokens = s.tokens[:n]
 		if s.ctxLen >= n {
