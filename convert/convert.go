@@ -44,8 +44,8 @@ type Report struct {
 	InBytes    int64
 	OutBytes   int64
 	Duration   time.Duration
-	TiedLMHead bool // v1: lm_head equals the embedding and is stored once
-	PrefixLen  int  // P-Tuning v2 prefix slots stored (0: none)
+	TiedLMHead bool      // v1: lm_head equals the embedding and is stored once
+	PrefixLen  int       // P-Tuning v2 prefix slots stored (0: none)
 	LoRA       *LoRAInfo // the adapter merged, if any
 	// NoTokenizer: the folder had no tokenizer file (allowed for ChatGLM-6B), so the file works on ids only.
 	NoTokenizer bool
