@@ -72,11 +72,28 @@ type Buf int
 // KVType is the element type of a KV cache.
 type KVType int
 
-// KV cache types: F16 halves the memory (llama.cpp's default); F32 keeps results exact.
+// KV cache types: F16 halves the memory (llama.cpp's default); F32 keeps results exact; Q8_0 and Q4_0
+// (ggml's blocks of 32 values along a key or value row, as llama.cpp's -ctk/-ctv q8_0) take 1.06 and 0.56
+// bytes a value. The quantized types need a head width that is a multiple of 32.
 const (
 	KVF16 KVType = iota
 	KVF32
+	KVQ8_0
+	KVQ4_0
 )
+
+// String is the type's name as --kv-type spells it.
+func (t KVType) String() string {
+	switch t {
+	case KVF32:
+		return "f32"
+	case KVQ8_0:
+		return "q8_0"
+	case KVQ4_0:
+		return "q4_0"
+	}
+	return "f16"
+}
 
 // KVCache holds, for each layer, a key and a value vector per slot.
 type KVCache interface {

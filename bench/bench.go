@@ -14,20 +14,27 @@ import (
 	"github.com/glmtool/glmtool/tensor"
 )
 
-// Test is one measurement: pp (Prompt > 0, Gen = 0), tg (Gen > 0, Prompt = 0) or pg (both).
+// Test is one measurement: pp (Prompt > 0, Gen = 0), tg (Gen > 0, Prompt = 0) or pg (both), after Depth
+// tokens already in the KV cache (llama-bench's -d; their prompt is not timed).
 type Test struct {
-	Prompt, Gen int
+	Prompt, Gen, Depth int
 }
 
-// Name is llama-bench's label: pp512, tg128, pp512+tg128.
+// Name is llama-bench's label: pp512, tg128, pp512+tg128, tg128 @ d8192.
 func (t Test) Name() string {
+	var n string
 	switch {
 	case t.Gen == 0:
-		return fmt.Sprintf("pp%d", t.Prompt)
+		n = fmt.Sprintf("pp%d", t.Prompt)
 	case t.Prompt == 0:
-		return fmt.Sprintf("tg%d", t.Gen)
+		n = fmt.Sprintf("tg%d", t.Gen)
+	default:
+		n = fmt.Sprintf("pp%d+tg%d", t.Prompt, t.Gen)
 	}
-	return fmt.Sprintf("pp%d+tg%d", t.Prompt, t.Gen)
+	if t.Depth > 0 {
+		n += fmt.Sprintf(" @ d%d", t.Depth)
+	}
+	return n
 }
 
 // Tokens is the number of tokens the speed is counted over.
@@ -47,6 +54,7 @@ type Result struct {
 	Test           string    `json:"test"`
 	PromptTokens   int       `json:"n_prompt"`
 	GenTokens      int       `json:"n_gen"`
+	Depth          int       `json:"n_depth"`
 	Repetitions    int       `json:"repetitions"`
 	TokensPerSec   float64   `json:"tokens_per_second"`
 	TokensPerSecSD float64   `json:"tokens_per_second_sd"`
@@ -85,7 +93,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 		}
 		need := 11 // the warm-up: 8 prompt tokens, 2 generated
 		for _, t := range opt.Tests {
-			need = max(need, t.Tokens()+1)
+			need = max(need, t.Depth+t.Tokens()+1)
 		}
 		n := opt.Ctx
 		if n == 0 {
@@ -97,17 +105,36 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 		}
 		perTok := BytesPerToken(m)
 		// Warm-up, not counted: maps the weights and fills the caches.
-		if err := measure(ctx, m, n, opt.KV, Test{Prompt: 8, Gen: 2}, threads, nil); err != nil {
+		if err := measure(ctx, m, nil, n, opt.KV, Test{Prompt: 8, Gen: 2}, nil); err != nil {
 			m.Close()
 			return nil, err
 		}
+		// Tests at a depth share one session whose cache was filled once; each measurement cuts it back.
+		var deep *infer.Session
 		for _, t := range opt.Tests {
+			if t.Depth > 0 && (deep == nil || deep.Len() < t.Depth) {
+				if opt.Progress != nil {
+					opt.Progress(fmt.Sprintf("%s t=%d: filling the KV cache with %d tokens (not timed)", filepath.Base(path), threads, t.Depth))
+				}
+				if deep, err = m.NewSession(n, opt.KV); err == nil {
+					_, err = deep.EvalPrompt(ctx, syntheticTokens(m, t.Depth, 104729))
+				}
+				if err != nil {
+					m.Close()
+					return nil, err
+				}
+			}
 			var samples []float64
 			for r := range max(1, opt.Repetitions) {
 				if opt.Progress != nil {
 					opt.Progress(fmt.Sprintf("%s %s t=%d rep %d", filepath.Base(path), t.Name(), threads, r+1))
 				}
-				if err := measure(ctx, m, n, opt.KV, t, threads, &samples); err != nil {
+				var s *infer.Session
+				if t.Depth > 0 {
+					deep.Truncate(t.Depth)
+					s = deep
+				}
+				if err := measure(ctx, m, s, n, opt.KV, t, &samples); err != nil {
 					m.Close()
 					return nil, err
 				}
@@ -118,7 +145,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 			}
 			res := Result{Model: filepath.Base(path), Architecture: m.Params.Family.Architecture(), Family: string(m.Params.Family),
 				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: "CPU", Kernels: tensor.Kernels(), Threads: threads,
-				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Repetitions: len(samples), TokensPerSec: mean,
+				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
 			out = append(out, res)
 		}
@@ -140,16 +167,25 @@ func SetBandwidth(results []Result, bw float64) {
 	}
 }
 
-// measure runs one test on a fresh session and appends its tokens per second.
-func measure(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test, threads int, samples *[]float64) error {
-	s, err := m.NewSession(n, kv)
-	if err != nil {
-		return err
-	}
-	tokens := make([]int32, max(1, t.Prompt))
+// syntheticTokens are n token ids spread over the vocabulary.
+func syntheticTokens(m *infer.Model, n, step int) []int32 {
+	tokens := make([]int32, n)
 	for i := range tokens {
-		tokens[i] = int32((i*7919 + 17) % m.Params.Vocab)
+		tokens[i] = int32((i*step + 17) % m.Params.Vocab)
 	}
+	return tokens
+}
+
+// measure runs one test, on s (a session holding t.Depth tokens) or on a fresh session of n positions,
+// and appends its tokens per second.
+func measure(ctx context.Context, m *infer.Model, s *infer.Session, n int, kv infer.KVType, t Test, samples *[]float64) error {
+	if s == nil {
+		var err error
+		if s, err = m.NewSession(n, kv); err != nil {
+			return err
+		}
+	}
+	tokens := syntheticTokens(m, max(1, t.Prompt), 7919)
 	start := time.Now()
 	if t.Prompt == 0 {
 		tokens = tokens[:1] // tg starts from one token, not counted

@@ -23,6 +23,7 @@ type benchFlags struct {
 	prompts   string
 	gens      string
 	pg        string
+	depths    string
 	threads   string
 	reps      int
 	device    string
@@ -50,7 +51,8 @@ each generation test reports the bytes a token reads and its share of that bandw
 download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 		Example: `  glmtool bench --synthetic chatglm3-6b --type q4_0 -p 512 -n 128 -t 2
   glmtool bench -m a-q4_0.gguf -m a-q8_0.gguf -p 64,256 -n 32 -r 3 -o md
-  glmtool bench -m model.gguf -o json > run.json`,
+  glmtool bench -m model.gguf -o json > run.json
+  glmtool bench -m model.gguf -p 0 -n 32 -d 0,4096 (generation with 4096 tokens already in the cache)`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBench(cmd, &fl) },
 	}
@@ -62,12 +64,13 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.StringVarP(&fl.prompts, "n-prompt", "p", "512", "prompt lengths for pp tests (comma-separated; 0 for none)")
 	f.StringVarP(&fl.gens, "n-gen", "n", "128", "generation lengths for tg tests (comma-separated; 0 for none)")
 	f.StringVar(&fl.pg, "pg", "", "combined tests PROMPT,GEN (e.g. 512,128)")
+	f.StringVarP(&fl.depths, "depth", "d", "0", "tokens already in the KV cache before each test (comma-separated; llama-bench's -d), filled once and not timed")
 	f.StringVarP(&fl.threads, "threads", "t", strconv.Itoa(physicalCores()), "thread counts (comma-separated)")
 	f.IntVarP(&fl.reps, "repetitions", "r", 1, "repetitions per test")
 	f.StringVar(&fl.device, "device", "cpu", "backend: cpu (cuda arrives with the CUDA backend)")
 	f.IntVarP(&fl.ctx, "ctx", "c", 0, "context size (default: what the largest test needs)")
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
-	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16 or f32")
+	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16, f32 (exact), q8_0 or q4_0 (about half and a quarter of f16's memory)")
 	f.BoolVar(&fl.mmap, "mmap", false, mmapUsage)
 	f.StringArrayVar(&fl.loras, "lora", nil, loraUsage)
 	f.Int64Var(&fl.bwSize, "bandwidth-bytes", 2<<30, "size of the buffer streamed to measure memory bandwidth")
@@ -122,7 +125,21 @@ func (fl *benchFlags) tests() ([]bench.Test, error) {
 	if len(tests) == 0 {
 		return nil, usagef("no tests: give -p, -n or --pg")
 	}
-	return tests, nil
+	ds, err := parseInts(fl.depths, "-d")
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		ds = []int{0}
+	}
+	var out []bench.Test
+	for _, d := range ds {
+		for _, t := range tests {
+			t.Depth = d
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
@@ -258,7 +275,7 @@ func benchRows(results []bench.Result, wide bool) ([]string, [][]string) {
 
 // benchCSVHeader names the CSV columns: every field of the JSON rows but the per-sample list, in order.
 var benchCSVHeader = []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads",
-	"test", "n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
+	"test", "n_prompt", "n_gen", "n_depth", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
 	"bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 
 func benchCSVRow(r bench.Result) []string {
@@ -274,7 +291,7 @@ func benchCSVRow(r bench.Result) []string {
 	}
 	return []string{r.Model, r.Architecture, r.Family, r.Type, strconv.FormatInt(r.SizeBytes, 10), strconv.FormatInt(r.Parameters, 10),
 		r.Backend, r.Kernels, strconv.Itoa(r.Threads), r.Test, strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens),
-		strconv.Itoa(r.Repetitions), strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
+		strconv.Itoa(r.Depth), strconv.Itoa(r.Repetitions), strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
 		strconv.FormatInt(r.PeakRSSBytes, 10), vram, strconv.FormatInt(r.BytesPerToken, 10), strconv.FormatFloat(r.BandwidthBps, 'f', 0, 64),
 		opt(r.RooflinePct)}
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestBenchJSONSchema(t *testing.T) {
 		t.Fatalf("%d rows, want 3 tests × 2 thread counts", len(rows))
 	}
 	fields := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads", "test",
-		"n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "samples_tokens_per_second",
+		"n_prompt", "n_gen", "n_depth", "repetitions", "tokens_per_second", "tokens_per_second_sd", "samples_tokens_per_second",
 		"peak_rss_bytes", "vram_bytes", "bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 	var tests []string
 	for _, r := range rows {
@@ -53,6 +54,22 @@ func TestBenchJSONSchema(t *testing.T) {
 	}
 	if !slices.Equal(tests, []string{"pp8", "tg4", "pp8+tg4", "pp8", "tg4", "pp8+tg4"}) {
 		t.Errorf("tests %v", tests)
+	}
+	// -d: the same tests with tokens already in the cache.
+	code, out, stderr = runCLI(t, "bench", "-m", model, "-p", "8", "-n", "4", "-d", "0,16", "-t", "1", "--bandwidth-bytes", "16777216", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("-d: exit %d: %s", code, stderr)
+	}
+	rows = nil
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("-d: not JSON: %v", err)
+	}
+	var depthTests []string
+	for _, r := range rows {
+		depthTests = append(depthTests, fmt.Sprintf("%s/%v", r["test"], r["n_depth"]))
+	}
+	if !slices.Equal(depthTests, []string{"pp8/0", "tg4/0", "pp8 @ d16/16", "tg4 @ d16/16"}) {
+		t.Errorf("-d 0,16: tests %v", depthTests)
 	}
 	for _, format := range []string{"table", "md", "csv", "jsonl"} {
 		code, out, stderr := runCLI(t, "bench", "-m", model, "-p", "8", "-n", "0", "-t", "1", "--bandwidth-bytes", "16777216", "-o", format)
@@ -150,7 +167,7 @@ func TestBenchOutputs(t *testing.T) {
 		t.Fatalf("csv: %v\n%s", err, out)
 	}
 	want := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads", "test",
-		"n_prompt", "n_gen", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
+		"n_prompt", "n_gen", "n_depth", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
 		"bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 	if !slices.Equal(recs[0], want) {
 		t.Errorf("csv header %v", recs[0])

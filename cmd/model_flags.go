@@ -60,7 +60,7 @@ func (f *loadFlags) register(c *cobra.Command, ctxUsage string) {
 	fs.StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
 	fs.IntVarP(&f.threads, "threads", "t", physicalCores(), "worker threads (default: physical cores)")
 	fs.IntVarP(&f.ctx, "ctx", "c", 0, ctxUsage)
-	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16 or f32 (exact)")
+	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16, f32 (exact), q8_0 or q4_0 (about half and a quarter of f16's memory)")
 	fs.StringVar(&f.device, "device", "cpu", "backend: cpu (the CUDA backend is not in this build)")
 	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
 	fs.StringArrayVar(&f.loras, "lora", nil, loraUsage)
@@ -212,8 +212,12 @@ func parseKVType(s string) (infer.KVType, error) {
 		return infer.KVF16, nil
 	case "f32":
 		return infer.KVF32, nil
+	case "q8_0":
+		return infer.KVQ8_0, nil
+	case "q4_0":
+		return infer.KVQ4_0, nil
 	}
-	return 0, usagef("--kv-type %q: want f16 or f32", s)
+	return 0, usagef("--kv-type %q: want f16, f32, q8_0 or q4_0", s)
 }
 
 func describeModel(m *infer.Model) string {

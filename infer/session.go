@@ -13,8 +13,10 @@ type KVType = backend.KVType
 
 // KV cache types: F16 halves the memory (llama.cpp's default); F32 keeps results exact.
 const (
-	KVF16 = backend.KVF16
-	KVF32 = backend.KVF32
+	KVF16  = backend.KVF16
+	KVF32  = backend.KVF32
+	KVQ8_0 = backend.KVQ8_0
+	KVQ4_0 = backend.KVQ4_0
 )
 
 // Session is one conversation: a KV cache sized to its context (held by the backend), and the tokens it
@@ -77,6 +79,9 @@ func (m *Model) NewSession(ctx int, kv KVType) (*Session, error) {
 		return nil, fmt.Errorf("context %d is larger than the model's maximum of %d", ctx, m.Params.ContextLength)
 	}
 	kvDim := m.Params.HeadsKV * m.Params.HeadDim()
+	if (kv == KVQ8_0 || kv == KVQ4_0) && m.Params.HeadDim()%32 != 0 {
+		return nil, fmt.Errorf("a %s KV cache needs a head width that is a multiple of 32; this model's is %d", kv, m.Params.HeadDim())
+	}
 	kvc, err := m.be.NewKV(len(m.layers), ctx, kvDim, kv)
 	if err != nil {
 		return nil, err
