@@ -235,16 +235,10 @@ func (l *loraAdapter) locate(tensors []jobTensor, maps []tensorMap, ck *Weights)
 			return nil, fmt.Errorf("adapter module %s: lora_A %v and lora_B %v do not fit the base weight [%d, %d]", p.module, p.a.Shape, p.b.Shape, tgt.nRows, tgt.cols)
 		}
 		out[k] = tgt
-		for _, t := range l.info.Targets {
-			if matchesTarget(p.module, t) {
-				found[t] = true
-			}
-		}
+		l.markTargets(p.module, found)
 	}
-	for _, t := range l.info.Targets {
-		if !found[t] {
-			return nil, fmt.Errorf("target module %q of adapter_config.json adapts no layer of the base model (its Linear layers end in query_key_value, dense, dense_h_to_4h, dense_4h_to_h, or the transformers GLMs' q_proj, k_proj, v_proj, o_proj, gate_up_proj, down_proj)", t)
-		}
+	if err := l.checkTargets(found); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -292,6 +286,25 @@ func (m *mergedRows) DecodeRow(i int64, dst []float32) error {
 			d += float64(bk) * float64(m.a[k*cols+j])
 		}
 		dst[j] = float32(float64(dst[j]) + m.scale*d)
+	}
+	return nil
+}
+
+// markTargets notes the target_modules entries that module answers to.
+func (l *loraAdapter) markTargets(module string, found map[string]bool) {
+	for _, t := range l.info.Targets {
+		if matchesTarget(module, t) {
+			found[t] = true
+		}
+	}
+}
+
+// checkTargets refuses a target_modules entry that adapts no layer of the base model.
+func (l *loraAdapter) checkTargets(found map[string]bool) error {
+	for _, t := range l.info.Targets {
+		if !found[t] {
+			return fmt.Errorf("target module %q of adapter_config.json adapts no layer of the base model (its Linear layers end in query_key_value, dense, dense_h_to_4h, dense_4h_to_h, or the transformers GLMs' q_proj, k_proj, v_proj, o_proj, gate_up_proj, down_proj)", t)
+		}
 	}
 	return nil
 }

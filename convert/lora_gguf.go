@@ -130,16 +130,10 @@ func (l *loraAdapter) groups(p arch.Params, bf *gguf.File) ([]loraGroup, error) 
 		if !ok {
 			return nil, fmt.Errorf("adapter module %s is not in the base model (a %s model has no %s); was the adapter trained on another model?", pr.module, p.Family, weight)
 		}
-		for _, t := range l.info.Targets {
-			if matchesTarget(pr.module, t) {
-				found[t] = true
-			}
-		}
+		l.markTargets(pr.module, found)
 	}
-	for _, t := range l.info.Targets {
-		if !found[t] {
-			return nil, fmt.Errorf("target module %q of adapter_config.json adapts no layer of the base model", t)
-		}
+	if err := l.checkTargets(found); err != nil {
+		return nil, err
 	}
 	var out []loraGroup
 	for _, name := range order {

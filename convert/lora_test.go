@@ -39,13 +39,7 @@ func TestLoRARefusals(t *testing.T) {
 		return dir
 	}
 	base := filepath.Join(testenv.TestData(t), "hf", "glm-4-9b-chat-tiny")
-	f32 := func(name string, shape ...int64) hfwrite.Tensor {
-		n := int64(1)
-		for _, d := range shape {
-			n *= d
-		}
-		return hfwrite.Tensor{Name: name, DType: "F32", Shape: shape, Fill: hfwrite.Data(make([]byte, 4*n))}
-	}
+	f32 := zeroF32
 	mod := "base_model.model.transformer.encoder.layers.0.self_attention.query_key_value"
 	cases := []struct {
 		name, dir, want string
@@ -76,4 +70,13 @@ func TestLoRARefusals(t *testing.T) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
 		}
 	}
+}
+
+// zeroF32 is an all-zero F32 checkpoint tensor.
+func zeroF32(name string, shape ...int64) hfwrite.Tensor {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return hfwrite.Tensor{Name: name, DType: "F32", Shape: shape, Fill: hfwrite.Data(make([]byte, 4*n))}
 }

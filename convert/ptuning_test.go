@@ -40,13 +40,7 @@ func TestPTuningRefusals(t *testing.T) {
 		}
 		return dir
 	}
-	f32 := func(name string, shape ...int64) hfwrite.Tensor {
-		n := int64(1)
-		for _, d := range shape {
-			n *= d
-		}
-		return hfwrite.Tensor{Name: name, DType: "F32", Shape: shape, Fill: hfwrite.Data(make([]byte, 4*n))}
-	}
+	f32 := zeroF32
 	for _, c := range []struct{ name, dir, want string }{
 		{"prefix_projection", ckpt(func(c map[string]any) { c["prefix_projection"] = true }), "prefix_projection"},
 		{"pre_seq_len differs", ckpt(func(c map[string]any) { c["pre_seq_len"] = 16 }), "pre_seq_len 16"},

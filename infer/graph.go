@@ -63,3 +63,18 @@ func (m *Model) attention(st backend.Stream, l int, qkv backend.Acts, b *batch, 
 	st.Attention(att, q, k, v, l, b.seqs, p.Heads, p.HeadsKV, hd)
 	return att
 }
+
+// passBuffers are a forward pass's activations: the residual stream x, a sub-block's normalized input h,
+// the QKV product, a sub-block's output projection, the up (and gate) projection and the activated FFN
+// state, sized for b's rows.
+type passBuffers struct{ x, h, qkv, proj, up, act backend.Acts }
+
+// begin sizes the pass's buffers and embeds b's tokens into x.
+func (m *Model) begin(st backend.Stream, b *batch) passBuffers {
+	p := m.Params
+	n, e := len(b.tokens), p.Embedding
+	a := passBuffers{x: st.Acts(bufX, n, e), h: st.Acts(bufH, n, e), qkv: st.Acts(bufQKV, n, p.QKVRows()),
+		proj: st.Acts(bufProj, n, e), up: st.Acts(bufUp, n, p.FFNUpRows()), act: st.Acts(bufAct, n, p.FeedForward)}
+	st.Embed(a.x, m.tokEmbd, b.tokens)
+	return a
+}

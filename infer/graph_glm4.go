@@ -13,14 +13,8 @@ type glm4Graph struct{}
 
 func (glm4Graph) forward(m *Model, st backend.Stream, b *batch) backend.Acts {
 	p := m.Params
-	n, e := len(b.tokens), p.Embedding
-	x := st.Acts(bufX, n, e)
-	st.Embed(x, m.tokEmbd, b.tokens)
-	h := st.Acts(bufH, n, e)
-	qkv := st.Acts(bufQKV, n, p.QKVRows())
-	proj := st.Acts(bufProj, n, e)
-	up := st.Acts(bufUp, n, p.FFNUpRows())
-	act := st.Acts(bufAct, n, p.FeedForward)
+	a := m.begin(st, b)
+	x, h, qkv, proj, up, act := a.x, a.h, a.qkv, a.proj, a.up, a.act
 	for l, ly := range m.layers {
 		// hidden_states = self_attn(input_layernorm(hidden_states))
 		st.RMSNorm(h, x, ly.attnNorm, p.NormEpsilon)
