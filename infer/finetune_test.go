@@ -201,30 +201,8 @@ func TestGoldenLoRARuntime(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s, _ := m.NewSession(256, KVF16)
-				feed, worstQ, checked := g.PromptIDs, 0.0, 0
-				for step := range want {
-					logits, err := s.Eval(feed, false)
-					if err != nil {
-						t.Fatal(err)
-					}
-					row := logits[0]
-					for i := range row {
-						worstQ = math.Max(worstQ, math.Abs(float64(row[i]-want[step][i])))
-					}
-					if margin := topMargin(want[step]); margin > 2*bound {
-						checked++
-						if got := Argmax(row); got != g.Generation.GreedyIDs[step] {
-							t.Errorf("%s base, step %d: greedy id %d, want %d (margin %.3g)", typ, step, got, g.Generation.GreedyIDs[step], margin)
-						}
-					}
-					feed = []int32{g.Generation.GreedyIDs[step]}
-				}
+				checkWithinBound(t, m, g, want, bound, "runtime adapter on "+typ)
 				m.Close()
-				if worstQ > bound {
-					t.Errorf("%s base: max |Δ logits| = %.3g, want ≤ %.3g", typ, worstQ, bound)
-				}
-				t.Logf("runtime adapter on %s: max |Δ logits| = %.3g; greedy id checked on %d of %d steps", typ, worstQ, checked, len(want))
 			}
 		})
 	}
