@@ -200,3 +200,35 @@ func F16ToF32s(src []uint16, dst []float32) {
 		}
 	}
 }
+
+// AttnValuesF16 is attention's weighted sum of F16 value rows for heads (at most 4) query heads that share
+// a KV head: out[e·hd+j] = Σ_{k<nk} scores[e·sstride+k] · value_k[j], value k's hd halves at vals[k·vstride:].
+// With AVX2 and FMA, four heads and hd a multiple of 16 it runs in assembly (output-stationary: each output
+// is written once), which sums in a different order from the Go code (tests bound the difference).
+func AttnValuesF16(scores []float32, sstride int, vals []uint16, vstride, nk, hd, heads int, out []float32) {
+	if nk <= 0 {
+		clear(out[:heads*hd])
+		return
+	}
+	_ = scores[(heads-1)*sstride+nk-1]
+	_ = vals[(nk-1)*vstride+hd-1]
+	_ = out[heads*hd-1]
+	if hasFMA && heads == 4 && hd%16 == 0 {
+		attnValues4F16AVX2(&scores[0], sstride, (*byte)(unsafe.Pointer(&vals[0])), 2*vstride, nk, hd, &out[0])
+		return
+	}
+	attnValues4F16Go(scores, sstride, vals, vstride, nk, hd, heads, out)
+}
+
+func attnValues4F16Go(scores []float32, sstride int, vals []uint16, vstride, nk, hd, heads int, out []float32) {
+	for e := range heads {
+		o := out[e*hd : (e+1)*hd]
+		clear(o)
+		for k := range nk {
+			s, row := scores[e*sstride+k], vals[k*vstride:k*vstride+hd]
+			for j, v := range row {
+				o[j] += s * F16ToF32(v)
+			}
+		}
+	}
+}

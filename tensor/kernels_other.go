@@ -2,6 +2,8 @@
 
 package tensor
 
+import "unsafe"
+
 // Without assembly every kernel is the Go code.
 
 const (
@@ -93,6 +95,13 @@ func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
 }
 func axpyAVX2(y *float32, a float32, x *float32, n int) {
 	panic("unreachable: no assembly in this build")
+}
+
+// attnValues4F16AVX2 is the Go code in this build (AttnValuesF16 never calls it here: hasFMA is false).
+func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32) {
+	s := unsafe.Slice(scores, 3*sstride+nk)
+	v := unsafe.Slice((*uint16)(unsafe.Pointer(vals)), ((nk-1)*vstride)/2+hd)
+	attnValues4F16Go(s, sstride, v, vstride/2, nk, hd, 4, unsafe.Slice(out, 4*hd))
 }
 
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32 {

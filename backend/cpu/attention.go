@@ -92,7 +92,8 @@ func (s *stream) Attention(dst, qa, ka, va backend.Acts, l int, seqs []backend.S
 			c.Store(l, sq.Slot+i, k[off+i], v[off+i])
 		}
 		s.attn = attentionJob{b: b, c: c, l: l, q: q[off : off+sq.Rows], out: out[off : off+sq.Rows], visible: sq.Visible,
-			stride: stride, hd: hd, heads: heads, group: heads / kvHeads, scale: scale, perJob: perJob}
+			stride: stride, hd: hd, heads: heads, group: heads / kvHeads, scale: scale, perJob: perJob,
+			f16: c.typ == backend.KVF16 && perJob == 4 && hd%16 == 0 && tensor.HasFloatKernels()}
 		b.pool.run(sq.Rows*heads/perJob, &s.attn)
 		off += sq.Rows
 	}
@@ -124,9 +125,16 @@ type attentionJob struct {
 	stride, hd, heads int
 	group, perJob     int
 	scale             float32
+	// f16: an F16 cache and four heads per job: keys are dotted with the four queries in one pass of the
+	// F16 row kernel, and the values summed by tensor.AttnValuesF16, without decoding a row to float32.
+	f16 bool
 }
 
 func (j *attentionJob) runRange(worker, a, b int) {
+	if j.f16 {
+		j.runF16(worker, a, b)
+		return
+	}
 	hd := j.hd
 	scores, kb, vb := j.b.scores[worker], j.b.kb[worker], j.b.vb[worker]
 	jobsPerRow := j.heads / j.perJob
@@ -152,5 +160,33 @@ func (j *attentionJob) runRange(worker, a, b int) {
 				tensor.Axpy(scores[e*j.stride+k], val, j.out[i][h*hd:(h+1)*hd])
 			}
 		}
+	}
+}
+
+// runF16 is runRange for an F16 cache and four query heads per job.
+func (j *attentionJob) runF16(worker, a, b int) {
+	hd := j.hd
+	scores := j.b.scores[worker]
+	res := j.b.results[worker][:4]
+	jobsPerRow := j.heads / 4
+	c := j.c
+	keys, vals := c.khBytes[j.l], c.vh[j.l]
+	for job := a; job < b; job++ {
+		i, h0 := job/jobsPerRow, job%jobsPerRow*4
+		g := h0 / j.group
+		nk := j.visible[i]
+		qrow := j.q[i]
+		qs := [4][]float32{qrow[h0*hd : (h0+1)*hd], qrow[(h0+1)*hd : (h0+2)*hd], qrow[(h0+2)*hd : (h0+3)*hd], qrow[(h0+3)*hd : (h0+4)*hd]}
+		for k := range nk {
+			off := 2 * (k*c.width + g*hd)
+			tensor.DotFloatRows(tensor.F16, keys[off:off+2*hd], qs[:], res)
+			for e, r := range res {
+				scores[e*j.stride+k] = r * j.scale
+			}
+		}
+		for e := range 4 {
+			softmax(scores[e*j.stride : e*j.stride+nk])
+		}
+		tensor.AttnValuesF16(scores, j.stride, vals[g*hd:], c.width, nk, hd, 4, j.out[i][h0*hd:(h0+4)*hd])
 	}
 }

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/glmtool/glmtool/backend"
 	"github.com/glmtool/glmtool/tensor"
@@ -13,6 +14,7 @@ type kvCache struct {
 	typ          backend.KVType
 	k, v         [][]float32 // per layer [slots*width] (F32 cache)
 	kh, vh       [][]uint16  // per layer (F16 cache)
+	khBytes      [][]byte    // kh's bytes, for the F16 row kernels
 	kq, vq       [][]byte    // per layer [slots*rowBytes] (quantized cache)
 	qtype        tensor.Type // Q8_0 or Q4_0 for a quantized cache
 	rowBytes     int         // bytes of one quantized row of width values
@@ -47,7 +49,9 @@ func (b *Backend) NewKV(layers, slots, width int, typ backend.KVType) (backend.K
 			c.kq = append(c.kq, make([]byte, slots*c.rowBytes))
 			c.vq = append(c.vq, make([]byte, slots*c.rowBytes))
 		default:
-			c.kh = append(c.kh, make([]uint16, slots*width))
+			kh := make([]uint16, slots*width)
+			c.kh = append(c.kh, kh)
+			c.khBytes = append(c.khBytes, unsafe.Slice((*byte)(unsafe.Pointer(&kh[0])), 2*len(kh)))
 			c.vh = append(c.vh, make([]uint16, slots*width))
 		}
 	}
