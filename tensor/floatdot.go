@@ -214,16 +214,23 @@ func AttnValuesF16(scores []float32, sstride int, vals []uint16, vstride, nk, hd
 	_ = vals[(nk-1)*vstride+hd-1]
 	_ = out[heads*hd-1]
 	if hasFMA && heads == 4 && hd%16 == 0 {
-		attnValues4F16AVX2(&scores[0], sstride, (*byte)(unsafe.Pointer(&vals[0])), 2*vstride, nk, hd, &out[0])
+		// Blocks of keys whose value rows (2·hd bytes each) fit in L1 beside the outputs, so that the
+		// chunks of the kernel reread them from there rather than from memory.
+		block := max(1, (16<<10)/(2*hd))
+		for k0 := 0; k0 < nk; k0 += block {
+			n := min(block, nk-k0)
+			attnValues4F16AVX2(&scores[k0], sstride, (*byte)(unsafe.Pointer(&vals[k0*vstride])), 2*vstride, n, hd, &out[0], min(k0, 1))
+		}
 		return
 	}
+	clear(out[:heads*hd])
 	attnValues4F16Go(scores, sstride, vals, vstride, nk, hd, heads, out)
 }
 
+// attnValues4F16Go adds the weighted values to out.
 func attnValues4F16Go(scores []float32, sstride int, vals []uint16, vstride, nk, hd, heads int, out []float32) {
 	for e := range heads {
 		o := out[e*hd : (e+1)*hd]
-		clear(o)
 		for k := range nk {
 			s, row := scores[e*sstride+k], vals[k*vstride:k*vstride+hd]
 			for j, v := range row {

@@ -176,11 +176,11 @@ func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32)
 //go:noescape
 func axpyAVX2(y *float32, a float32, x *float32, n int)
 
-// attnValues4F16AVX2 is attnValues4F16Go for hd a multiple of 16 (kernels_float_avx2_amd64.s); vstride is
-// in bytes.
+// attnValues4F16AVX2 is attnValues4F16Go for hd a multiple of 16 over one block of keys
+// (kernels_float_avx2_amd64.s); vstride is in bytes; add ≠ 0 adds to out instead of setting it.
 //
 //go:noescape
-func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32)
+func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int)
 
 //go:noescape
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32

@@ -125,13 +125,14 @@ axpydone:
 	VZEROUPPER
 	RET
 
-// func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32)
+// func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int)
 //
-// Attention's weighted values for four query heads that share a KV head: out[e·hd + j] = Σ_k
-// scores[e·sstride + k] · half(value k)[j], value k at vals + k·vstride bytes. Output-stationary: each chunk
-// of 16 values of the four heads stays in eight accumulators while every value row passes once, so the
-// outputs are written once instead of once per key. hd is a multiple of 16, nk at least 1.
-TEXT ·attnValues4F16AVX2(SB), NOSPLIT, $0-56
+// Attention's weighted values for four query heads that share a KV head: out[e·hd + j] (+)= Σ_k
+// scores[e·sstride + k] · half(value k)[j], value k at vals + k·vstride bytes; with add = 0 out is set,
+// else added to. Each chunk of 16 values of the four heads stays in eight accumulators while the nk value
+// rows pass; the caller gives a block of keys small enough for its rows to stay in L1 across the chunks.
+// hd is a multiple of 16, nk at least 1.
+TEXT ·attnValues4F16AVX2(SB), NOSPLIT, $0-64
 	MOVQ scores+0(FP), SI
 	MOVQ sstride+8(FP), R8
 	SHLQ $2, R8                // bytes between two heads' scores
@@ -147,6 +148,9 @@ TEXT ·attnValues4F16AVX2(SB), NOSPLIT, $0-56
 avchunk:
 	CMPQ AX, DX
 	JGE  avdone
+	MOVQ add+56(FP), BX
+	TESTQ BX, BX
+	JNZ  avload
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -155,6 +159,21 @@ avchunk:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	JMP  avkeys
+avload:
+	LEAQ (R11)(AX*4), BX
+	VMOVUPS 0(BX), Y0
+	VMOVUPS 32(BX), Y1
+	ADDQ R13, BX
+	VMOVUPS 0(BX), Y2
+	VMOVUPS 32(BX), Y3
+	ADDQ R13, BX
+	VMOVUPS 0(BX), Y4
+	VMOVUPS 32(BX), Y5
+	ADDQ R13, BX
+	VMOVUPS 0(BX), Y6
+	VMOVUPS 32(BX), Y7
+avkeys:
 	MOVQ SI, BX
 	LEAQ (DI)(AX*2), CX
 	MOVQ R10, R14

@@ -98,10 +98,14 @@ func axpyAVX2(y *float32, a float32, x *float32, n int) {
 }
 
 // attnValues4F16AVX2 is the Go code in this build (AttnValuesF16 never calls it here: hasFMA is false).
-func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32) {
+func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int) {
 	s := unsafe.Slice(scores, 3*sstride+nk)
 	v := unsafe.Slice((*uint16)(unsafe.Pointer(vals)), ((nk-1)*vstride)/2+hd)
-	attnValues4F16Go(s, sstride, v, vstride/2, nk, hd, 4, unsafe.Slice(out, 4*hd))
+	o := unsafe.Slice(out, 4*hd)
+	if add == 0 {
+		clear(o)
+	}
+	attnValues4F16Go(s, sstride, v, vstride/2, nk, hd, 4, o)
 }
 
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32 {

@@ -87,3 +87,23 @@ func TestAttentionMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestExpNeg: expNeg within 1 ulp of math.Exp over [-88, 0], and 0 below float32's normal range.
+func TestExpNeg(t *testing.T) {
+	for i := 0; i <= 880000; i++ {
+		x := -float32(i) * 1e-4
+		got, want := expNeg(x), float32(math.Exp(float64(x)))
+		if want < 1.1754944e-38 { // float32's smallest normal
+			if got > 1.1754944e-38 {
+				t.Fatalf("expNeg(%v) = %v, want about 0", x, got)
+			}
+			continue
+		}
+		if ulps := math.Abs(float64(got-want)) / float64(math.Nextafter32(want, 2)-want); ulps > 1 {
+			t.Fatalf("expNeg(%v) = %v, math.Exp %v: %.1f ulp", x, got, want, ulps)
+		}
+	}
+	if expNeg(float32(math.Inf(-1))) != 0 {
+		t.Error("expNeg(-Inf) is not 0")
+	}
+}
