@@ -209,7 +209,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"run", "-m", model, "--prompt-ids", " , "}, ExitUsage, "--prompt-ids: the id list is empty"},
 		{[]string{"run", "-m", model, "--ctx", "4", "--prompt-ids", "1,2,3,4,5"}, ExitUsage, "--prompt-ids: 5 ids do not fit the context of 4 tokens"},
 		{[]string{"run", "-m", model}, ExitUsage, "give exactly one of --prompt"},
-		{[]string{"run", "-m", model, "--prompt", "x", "--kv-type", "q8"}, ExitUsage, `--kv-type "q8": want f16 or f32`},
+		{[]string{"run", "-m", model, "--prompt", "x", "--kv-type", "q8"}, ExitUsage, `--kv-type "q8": want f16, f32, q8_0 or q4_0`},
 		{[]string{"run", "-m", model, "--prompt", "x", "--ctx", "100000"}, ExitUsage, "larger than the model's maximum of 256"},
 	}
 	for _, c := range cases {
