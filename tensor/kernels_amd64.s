@@ -200,6 +200,7 @@ TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	VPBROADCASTW ones16<>(SB), Y13
 	VXORPS Y9, Y9, Y9
 q4dot:
+	PREFETCHT0 1152(SI)            // 64 blocks ahead: the hardware prefetcher alone left this at 2 GB/s
 	VMOVDQU 2(SI), X0
 	VPSRLW  $4, X0, X1
 	VINSERTI128 $1, X1, Y0, Y0
@@ -225,6 +226,7 @@ TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	VPBROADCASTW ones16<>(SB), Y13
 	VXORPS Y9, Y9, Y9
 q8dot:
+	PREFETCHT0 2176(SI)            // 64 blocks ahead
 	VMOVDQU 2(SI), Y0              // weights
 	VMOVDQU 2(DI), Y1              // activations
 	BLOCKSCALE

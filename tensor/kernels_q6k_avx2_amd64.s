@@ -78,6 +78,10 @@ TEXT ·dotQ6_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	VPBROADCASTB avx2Bits45<>(SB), Y14
 	VXORPS X12, X12, X12
 q6avx2loop:
+	PREFETCHT0 1260(SI) // six blocks ahead, as dotQ4_0Q8_0AVX2 (the hardware prefetcher alone falls behind)
+	PREFETCHT0 1324(SI)
+	PREFETCHT0 1388(SI)
+	PREFETCHT0 1452(SI)
 	VPMOVSXBW 192(SI), Y5
 	VPXOR   Y8, Y8, Y8
 	Q6HALF2(0, 128, 4, 0x00)
