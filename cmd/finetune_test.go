@@ -12,7 +12,7 @@ import (
 	"github.com/glmtool/glmtool/internal/testenv"
 )
 
-// TestFineTunesThroughTheBinary: a P-Tuning v2 checkpoint converted with --ptuning, and a LoRA adapter
+// TestFineTunesThroughTheBinary: every P-Tuning v2 checkpoint converted with --ptuning, and a LoRA adapter
 // converted with --base and applied with --lora, reproduce their goldens through run --prompt-ids (logits
 // within 1e-4, greedy ids equal); --lora FILE:0 gives the base model's ids; info names both.
 func TestFineTunesThroughTheBinary(t *testing.T) {
@@ -70,14 +70,16 @@ func TestFineTunesThroughTheBinary(t *testing.T) {
 		return res.GeneratedIDs
 	}
 
-	pt := filepath.Join(dir, "pt.gguf")
-	if code, _, stderr := execCLI(t, bin, nil, "convert", filepath.Join(td, "hf", "chatglm3-6b-tiny"), "--ptuning",
-		filepath.Join(td, "ptuning", "chatglm3-6b-tiny"), "--outtype", "f32", "-o", pt); code != 0 {
-		t.Fatalf("convert --ptuning: %s", stderr)
-	}
-	check("ptuning", filepath.Join(td, "ptuning", "chatglm3-6b-tiny"), "run", "-m", pt)
-	if _, out, _ := execCLI(t, bin, nil, "info", pt); !strings.Contains(out, "P-Tuning v2 prefix of 8 slots") {
-		t.Errorf("info of a P-Tuning model:\n%s", out)
+	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny"} {
+		pt := filepath.Join(dir, name+"-pt.gguf")
+		if code, _, stderr := execCLI(t, bin, nil, "convert", filepath.Join(td, "hf", name), "--ptuning",
+			filepath.Join(td, "ptuning", name), "--outtype", "f32", "-o", pt); code != 0 {
+			t.Fatalf("convert --ptuning %s: %s", name, stderr)
+		}
+		check("ptuning-"+name, filepath.Join(td, "ptuning", name), "run", "-m", pt)
+		if _, out, _ := execCLI(t, bin, nil, "info", pt); !strings.Contains(out, "P-Tuning v2 prefix of 8 slots") {
+			t.Errorf("info of a P-Tuning model:\n%s", out)
+		}
 	}
 
 	base := filepath.Join(dir, "base.gguf")
