@@ -10,7 +10,7 @@ targets=(
 	"./gguf FuzzParse"
 	"./convert FuzzPickle" "./convert FuzzTorchZip" "./convert FuzzTokenizers" "./convert FuzzSafetensors" "./convert FuzzHFConfig" "./convert FuzzTokenizerJSON"
 	"./tokenizer FuzzEncode" "./tokenizer FuzzChatPrompt" "./tokenizer FuzzDecodeStream"
-	"./infer FuzzLoad" "./quantize FuzzQuantizeFile" "./serve FuzzToolCall"
+	"./infer FuzzLoad" "./infer FuzzLoRA" "./quantize FuzzQuantizeFile" "./serve FuzzToolCall"
 )
 status=0
 for t in "${targets[@]}"; do
