@@ -38,9 +38,10 @@ func (a *app) convertCommand() *cobra.Command {
 		Short: "Convert a Hugging Face ChatGLM checkpoint (or a synthetic model) to GGUF",
 		Long: `Convert a checkpoint folder exactly as THUDM publishes it on Hugging Face (config.json, sharded
 safetensors or PyTorch .bin weights, tokenizer files) to one GGUF file with the weights, hyper-parameters,
-tokenizer and chat template. ChatGLM-6B, ChatGLM2-6B (and -32k), ChatGLM3-6B (and -32k) and GLM-4-9B-chat
-are detected from config.json; THUDM's int4/int8 checkpoints are dequantized on read. No Python is needed
-and the remote-code .py files are never run. ChatGLM2/3 and GLM-4 files load in llama.cpp.
+tokenizer and chat template. ChatGLM-6B, ChatGLM2-6B (and -32k), ChatGLM3-6B (and -32k), GLM-4-9B-chat,
+GLM-4-9B-0414 / GLM-Z1-9B-0414 and GLM-Edge are detected from config.json; THUDM's int4/int8 checkpoints
+are dequantized on read. No Python is needed and the remote-code .py files are never run. Files of every
+family but ChatGLM-6B use llama.cpp's architectures (chatglm, glm4) and load there.
 
 Fine-tunes: --ptuning CKPT_DIR stores a P-Tuning v2 prefix (THUDM's ptuning/main.py checkpoint) with the
 base, and run, chat and serve then use it; a full checkpoint that holds its prefix encoder keeps it without

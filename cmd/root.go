@@ -132,8 +132,9 @@ func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "glmtool",
 		Short: "Convert, quantize, run and benchmark ChatGLM-family models (GGUF)",
-		Long: `glmtool works with the ChatGLM family of bilingual language models (ChatGLM-6B, ChatGLM2-6B,
-ChatGLM3-6B, GLM-4-9B) stored as GGUF files compatible with llama.cpp.`,
+		Long: `glmtool works with the GLM family of bilingual language models (ChatGLM-6B, ChatGLM2-6B,
+ChatGLM3-6B, GLM-4-9B, GLM-4-9B-0414 / GLM-Z1-9B-0414, GLM-Edge) and their LoRA and P-Tuning v2
+fine-tunes, stored as GGUF files compatible with llama.cpp.`,
 		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
