@@ -16,27 +16,8 @@ import (
 // not fit the base, are refused with an error that names them.
 func TestLoRARefusals(t *testing.T) {
 	src := filepath.Join(testenv.TestData(t), "lora", "glm-4-9b-chat-tiny")
-	raw, err := os.ReadFile(filepath.Join(src, "adapter_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	adapter := func(edit func(map[string]any), extra ...hfwrite.Tensor) string {
-		dir := t.TempDir()
-		var c map[string]any
-		_ = json.Unmarshal(raw, &c)
-		edit(c)
-		b, _ := json.Marshal(c)
-		if err := os.WriteFile(filepath.Join(dir, "adapter_config.json"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if extra != nil {
-			if err := hfwrite.WriteSafetensors(filepath.Join(dir, "adapter_model.safetensors"), extra); err != nil {
-				t.Fatal(err)
-			}
-		} else if err := os.Symlink(filepath.Join(src, "adapter_model.safetensors"), filepath.Join(dir, "adapter_model.safetensors")); err != nil {
-			t.Fatal(err)
-		}
-		return dir
+		return editedFolder(t, src, "adapter_config.json", edit, "adapter_model.safetensors", "adapter_model.safetensors", extra)
 	}
 	base := filepath.Join(testenv.TestData(t), "hf", "glm-4-9b-chat-tiny")
 	f32 := zeroF32
@@ -79,4 +60,33 @@ func zeroF32(name string, shape ...int64) hfwrite.Tensor {
 		n *= d
 	}
 	return hfwrite.Tensor{Name: name, DType: "F32", Shape: shape, Fill: hfwrite.Data(make([]byte, 4*n))}
+}
+
+// editedFolder copies a fixture folder's JSON config (configName) with edit applied into a new folder,
+// with either the fixture's weights file keep linked in, or, when tensors are given, a safetensors file
+// written of them (named written).
+func editedFolder(t *testing.T, src, configName string, edit func(map[string]any), keep, written string, tensors []hfwrite.Tensor) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(src, configName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	edit(c)
+	b, _ := json.Marshal(c)
+	if err := os.WriteFile(filepath.Join(dir, configName), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tensors != nil {
+		if err := hfwrite.WriteSafetensors(filepath.Join(dir, written), tensors); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.Symlink(filepath.Join(src, keep), filepath.Join(dir, keep)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

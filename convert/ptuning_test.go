@@ -18,27 +18,8 @@ func TestPTuningRefusals(t *testing.T) {
 	td := testenv.TestData(t)
 	base := filepath.Join(td, "hf", "chatglm3-6b-tiny")
 	good := filepath.Join(td, "ptuning", "chatglm3-6b-tiny")
-	raw, err := os.ReadFile(filepath.Join(good, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ckpt := func(edit func(map[string]any), tensors ...hfwrite.Tensor) string {
-		dir := t.TempDir()
-		var c map[string]any
-		_ = json.Unmarshal(raw, &c)
-		edit(c)
-		b, _ := json.Marshal(c)
-		if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if tensors == nil {
-			if err := os.Symlink(filepath.Join(good, "pytorch_model.bin"), filepath.Join(dir, "pytorch_model.bin")); err != nil {
-				t.Fatal(err)
-			}
-		} else if err := hfwrite.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors); err != nil {
-			t.Fatal(err)
-		}
-		return dir
+		return editedFolder(t, good, "config.json", edit, "pytorch_model.bin", "model.safetensors", tensors)
 	}
 	f32 := zeroF32
 	for _, c := range []struct{ name, dir, want string }{
