@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/stat"
@@ -144,7 +145,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 				sd = 0
 			}
 			res := Result{Model: filepath.Base(path), Architecture: m.Params.Family.Architecture(), Family: string(m.Params.Family),
-				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: "CPU", Kernels: tensor.Kernels(), Threads: threads,
+				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: tensor.Kernels(), Threads: threads,
 				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
 			out = append(out, res)

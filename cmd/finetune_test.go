@@ -3,7 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,19 +19,7 @@ func TestFineTunesThroughTheBinary(t *testing.T) {
 	td := testenv.TestData(t)
 	dir := t.TempDir()
 	golden := func(gdir string) ([]string, []int32) {
-		raw, err := os.ReadFile(filepath.Join(gdir, "golden.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g struct {
-			PromptIDs  []int32 `json:"prompt_ids"`
-			Generation struct {
-				GreedyIDs []int32 `json:"greedy_ids"`
-			} `json:"generation"`
-		}
-		if err := json.Unmarshal(raw, &g); err != nil {
-			t.Fatal(err)
-		}
+		g := readGoldenIDs(t, gdir)
 		ids := make([]string, len(g.PromptIDs))
 		for i, id := range g.PromptIDs {
 			ids[i] = jsonInt(int(id))

@@ -64,6 +64,28 @@ func readF32Tensor(t *testing.T, path, name string) ([]float32, []uint64) {
 	return out, tv.Shape()
 }
 
+// goldenIDs are a fixture golden's prompt and greedy ids.
+type goldenIDs struct {
+	PromptIDs  []int32 `json:"prompt_ids"`
+	Generation struct {
+		GreedyIDs []int32 `json:"greedy_ids"`
+	} `json:"generation"`
+}
+
+// readGoldenIDs reads dir/golden.json.
+func readGoldenIDs(t *testing.T, dir string) goldenIDs {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenIDs
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // TestRunTokenLevelGolden is issue 10's acceptance check, through the built binary: prompt ids in, greedy
 // ids and per-step logits out, equal to the reference implementation's.
 func TestRunTokenLevelGolden(t *testing.T) {
@@ -71,19 +93,7 @@ func TestRunTokenLevelGolden(t *testing.T) {
 	for _, name := range []string{"chatglm-6b-tiny", "chatglm2-6b-tiny", "chatglm3-6b-tiny", "glm-4-9b-chat-tiny", "glm-4-9b-0414-tiny", "glm-edge-1.5b-chat-tiny"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(testenv.TestData(t), "hf", name)
-			raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g struct {
-				PromptIDs  []int32 `json:"prompt_ids"`
-				Generation struct {
-					GreedyIDs []int32 `json:"greedy_ids"`
-				} `json:"generation"`
-			}
-			if err := json.Unmarshal(raw, &g); err != nil {
-				t.Fatal(err)
-			}
+			g := readGoldenIDs(t, dir)
 			model := convertF32(t, name)
 			logitsOut := filepath.Join(t.TempDir(), "out.safetensors")
 			ids := make([]string, len(g.PromptIDs))

@@ -15,18 +15,26 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s, _ := m.NewSession(128, KVF16)
+	if allocs := decodeAllocs(t, m, KVF16); allocs > 0 {
+		t.Errorf("decoding a token allocates %.1f times", allocs)
+	}
+}
+
+// decodeAllocs is the allocations of decoding one token with a cache of type kv, after a short prompt.
+func decodeAllocs(t *testing.T, m *Model, kv KVType) float64 {
+	t.Helper()
+	s, err := m.NewSession(128, kv)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Eval([]int32{1, 2, 3}, false); err != nil {
 		t.Fatal(err)
 	}
 	next := int32(4)
-	allocs := testing.AllocsPerRun(20, func() {
+	return testing.AllocsPerRun(20, func() {
 		if _, err := s.Eval([]int32{next}, false); err != nil {
 			t.Fatal(err)
 		}
 		next = next%100 + 5
 	})
-	if allocs > 0 {
-		t.Errorf("decoding a token allocates %.1f times", allocs)
-	}
 }

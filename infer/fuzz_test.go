@@ -87,6 +87,19 @@ func FuzzLoRA(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
+	// The seed must attach, or the fuzzer would only ever see refusals.
+	seed := filepath.Join(dir, "seed.gguf")
+	if err := os.WriteFile(seed, buf.Bytes(), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	m, err := Load(base, Options{Threads: 1, LoRA: []LoRA{{Path: seed, Scale: 1}}})
+	if err != nil {
+		f.Fatalf("the seed adapter is refused: %v", err)
+	}
+	if len(m.adapters) != 1 {
+		f.Fatalf("the seed adapter attached %d weights, want 1", len(m.adapters))
+	}
+	m.Close()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "a.gguf")
 		if err := os.WriteFile(path, data, 0o644); err != nil {

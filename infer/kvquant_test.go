@@ -86,21 +86,7 @@ func TestQuantizedKVDecodeDoesNotAllocate(t *testing.T) {
 	}
 	defer m.Close()
 	for _, kv := range []KVType{KVQ8_0, KVQ4_0} {
-		s, err := m.NewSession(128, kv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Eval([]int32{1, 2, 3}, false); err != nil {
-			t.Fatal(err)
-		}
-		next := int32(4)
-		allocs := testing.AllocsPerRun(20, func() {
-			if _, err := s.Eval([]int32{next}, false); err != nil {
-				t.Fatal(err)
-			}
-			next = next%100 + 5
-		})
-		if allocs > 0 {
+		if allocs := decodeAllocs(t, m, kv); allocs > 0 {
 			t.Errorf("%s cache: decoding a token allocates %.1f times", kv, allocs)
 		}
 	}
