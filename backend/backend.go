@@ -5,7 +5,8 @@
 // them (Acts is a handle, not a slice), so a GPU backend evaluates a whole step without a host round trip
 // per op; only Host brings rows back, and a graph calls it once, for the logits.
 //
-// backend/cpu implements it over the SIMD kernels of tensor/.
+// backend/cpu implements it over the SIMD kernels of tensor/; backend/cuda over CUDA kernels, with the
+// weights, activations and KV cache in GPU memory.
 package backend
 
 import "github.com/glmtool/glmtool/tensor"
@@ -68,6 +69,13 @@ type Acts interface {
 // Buf names one of a stream's activation buffers; a graph numbers its own. A buffer keeps its memory
 // between steps and grows to the largest batch seen, so that steady decoding allocates nothing.
 type Buf int
+
+// DeviceMemory is implemented by a backend that computes in device memory (a GPU): the bytes it holds
+// there (weights, KV caches, scratch), and the device's free and total memory now, as the driver reports
+// them. VRAM figures come from here: measured, not estimated.
+type DeviceMemory interface {
+	DeviceMemory() (held int64, free, total uint64)
+}
 
 // KVType is the element type of a KV cache.
 type KVType int
@@ -176,6 +184,8 @@ type Stream interface {
 	Attention(dst, q, k, v Acts, layer int, seqs []Seq, heads, kvHeads, hd int)
 	// CopyRows sets dst's rows to src's rows first, first+1, ...
 	CopyRows(dst, src Acts, first int)
-	// Host returns x's rows in host memory, valid until the stream's next operation.
-	Host(x Acts) [][]float32
+	// Host returns x's rows in host memory, valid until the stream's next operation. It is where a
+	// device backend waits for its queued work, so it reports the first failure of any operation since
+	// the last Host (the operations themselves return nothing: they are queued, not run).
+	Host(x Acts) ([][]float32, error)
 }

@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/glmtool/glmtool/arch"
+	"github.com/glmtool/glmtool/backend"
 	"github.com/glmtool/glmtool/infer"
 	"github.com/glmtool/glmtool/tensor"
 )
@@ -76,6 +77,9 @@ type Options struct {
 	KV          infer.KVType
 	Mmap        bool         // read weights from the file mapping (infer.Options.Resident false)
 	LoRA        []infer.LoRA // adapters applied at run time
+	// NewBackend, when set, makes the backend of each load (a GPU); it or its result nil: the CPU backend
+	// with the load's thread count.
+	NewBackend func(threads int) (backend.Backend, error)
 	// Progress is called before each measurement with a short description.
 	Progress func(what string)
 }
@@ -88,7 +92,13 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	}
 	var out []Result
 	for _, threads := range opt.Threads {
-		m, err := infer.Load(path, infer.Options{Threads: threads, Resident: !opt.Mmap, LoRA: opt.LoRA})
+		var be backend.Backend
+		if opt.NewBackend != nil {
+			if be, err = opt.NewBackend(threads); err != nil {
+				return nil, err
+			}
+		}
+		m, err := infer.Load(path, infer.Options{Threads: threads, Resident: !opt.Mmap, LoRA: opt.LoRA, Backend: be})
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +158,10 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: tensor.Kernels(), Threads: threads,
 				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
+			if held, _, _, ok := m.VRAM(); ok {
+				res.VRAMBytes = &held
+				res.Kernels = "cuda"
+			}
 			out = append(out, res)
 		}
 		m.Close()

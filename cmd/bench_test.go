@@ -84,7 +84,7 @@ func TestBenchJSONSchema(t *testing.T) {
 		{[]string{"bench", "-m", model, "-p", "0", "-n", "0"}, "no tests"},
 		{[]string{"bench", "-m", model, "-o", "xml"}, `-o "xml"`},
 		{[]string{"bench", "-p", "8"}, "give -m MODEL.gguf or --synthetic"},
-		{[]string{"bench", "-m", model, "--device", "cuda"}, "only the cpu backend"},
+		{[]string{"bench", "-m", model, "--device", "tpu"}, "want cpu, cuda or auto"},
 	} {
 		if code, _, stderr := runCLI(t, c.args...); code != ExitUsage || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%v: exit %d %q", c.args, code, stderr)

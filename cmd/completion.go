@@ -18,7 +18,7 @@ func addCompletions(root *cobra.Command) {
 		"type":      words(quantize.TargetNames()),
 		"outtype":   words(quantize.TargetNames()),
 		"synthetic": words(convert.PresetNames()),
-		"device":    {"cpu"},
+		"device":    {"cpu", "cuda", "auto"},
 		"kv-type":   {"f16", "f32"},
 		"family":    {"chatglm", "chatglm2", "chatglm3", "glm4"},
 	}

@@ -19,7 +19,7 @@ func TestShellCompletion(t *testing.T) {
 		{[]string{"convert", "--synthetic", ""}, []string{"chatglm3-6b", "glm4-9b", ":4"}},
 		{[]string{"bench", "--type", ""}, []string{"q4_0"}},
 		{[]string{"bench", "-o", ""}, []string{"table", "jsonl"}},
-		{[]string{"serve", "--device", ""}, []string{"cpu"}},
+		{[]string{"serve", "--device", ""}, []string{"cpu", "cuda", "auto"}},
 		{[]string{"chat", "--kv-type", ""}, []string{"f16", "f32"}},
 		{[]string{"run", "-m", ""}, []string{"gguf", ":8"}}, // :8 is "filter by extension"
 		{[]string{"info", ""}, []string{"gguf", ":8"}},

@@ -28,6 +28,7 @@ type loadFlags struct {
 	mmap    bool
 	loras   []string
 	set     *pflag.FlagSet // to tell a value given from a default
+	cmd     *cobra.Command // for its stderr (--device auto says which it chose)
 }
 
 // loraUsage is the help of every command's --lora.
@@ -56,12 +57,12 @@ func parseLoRAs(values []string) ([]infer.LoRA, error) {
 
 func (f *loadFlags) register(c *cobra.Command, ctxUsage string) {
 	fs := c.Flags()
-	f.set = fs
+	f.set, f.cmd = fs, c
 	fs.StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
 	fs.IntVarP(&f.threads, "threads", "t", physicalCores(), "worker threads (default: physical cores)")
 	fs.IntVarP(&f.ctx, "ctx", "c", 0, ctxUsage)
 	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16, f32 (exact), q8_0 or q4_0 (about half and a quarter of f16's memory)")
-	fs.StringVar(&f.device, "device", "cpu", "backend: cpu (the CUDA backend is not in this build)")
+	fs.StringVar(&f.device, "device", "cpu", deviceUsage)
 	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
 	fs.StringArrayVar(&f.loras, "lora", nil, loraUsage)
 }
@@ -76,8 +77,9 @@ func (f *loadFlags) validate() error {
 		return usagef("--threads %d: want at least 1", f.threads)
 	case f.given("ctx") && f.ctx < 1:
 		return usagef("--ctx %d: want at least 1 token (leave it out for the default)", f.ctx)
-	case f.device != "cpu":
-		return usagef("--device %q: this build has only the cpu backend", f.device)
+	}
+	if err := checkDevice(f.device); err != nil {
+		return err
 	}
 	if _, err := parseLoRAs(f.loras); err != nil {
 		return err
@@ -93,7 +95,11 @@ func (f *loadFlags) load() (*infer.Model, infer.KVType, error) {
 	}
 	kv, _ := parseKVType(f.kvType)
 	loras, _ := parseLoRAs(f.loras)
-	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap, LoRA: loras})
+	be, err := openBackend(f.device, f.model, f.cmd.ErrOrStderr())
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := infer.Load(f.model, infer.Options{Threads: f.threads, Resident: !f.mmap, LoRA: loras, Backend: be})
 	if err != nil {
 		return nil, 0, err
 	}

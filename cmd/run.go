@@ -195,6 +195,9 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 		t := timings(res)
 		fmt.Fprintf(a.stderr, "\nmodel: %s (%s), %d threads, seed %d\nprompt: %d tokens in %.0f ms (%.2f t/s)\ngenerate: %d tokens in %.0f ms (%.2f t/s), stop: %s\npeak RSS: %s\n",
 			fl.model, describeModel(m), m.Threads(), sampler.Seed(), len(prompt), t.PromptMS, t.PromptPerSec, len(res.Generated), t.GenerateMS, t.GeneratePerSec, res.StopReason, formatBytes(peakRSS()))
+		if held, free, total, ok := m.VRAM(); ok {
+			fmt.Fprintf(a.stderr, "VRAM: %s held by glmtool (weights, KV cache, scratch); device %s free of %s\n", formatBytes(held), formatBytes(int64(free)), formatBytes(int64(total)))
+		}
 	}
 	// What was generated before Ctrl-C or SIGTERM is printed above; the exit code still says interrupted.
 	return cmd.Context().Err()

@@ -16,7 +16,10 @@ func (s *Session) Eval(tokens []int32, all bool) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	logits := s.m.logits(s.st, x, false)
+	logits, err := s.m.logits(s.st, x, false)
+	if err != nil {
+		return nil, err
+	}
 	start := len(s.tokens) - len(tokens)
 	for i, lg := range logits {
 		if !isFinite(lg) {
@@ -34,7 +37,7 @@ func (s *Session) Hidden(tokens []int32, all bool) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.st.Host(x), nil
+	return s.st.Host(x)
 }
 
 func (s *Session) hidden(tokens []int32, all bool) (backend.Acts, error) {
@@ -53,11 +56,16 @@ func (s *Session) hidden(tokens []int32, all bool) (backend.Acts, error) {
 	return x, nil
 }
 
-// logits multiplies final hidden states by the output matrix and brings them to the host.
-func (m *Model) logits(st backend.Stream, x backend.Acts, rowExact bool) [][]float32 {
+// logits multiplies final hidden states by the output matrix and brings them to the host, with the
+// backend's error if any step of the pass failed (a device backend reports failures there).
+func (m *Model) logits(st backend.Stream, x backend.Acts, rowExact bool) ([][]float32, error) {
 	logits := st.Acts(bufLogits, x.Rows(), m.Params.Vocab)
 	m.linear(st, logits, m.output, x, nil, rowExact)
-	return st.Host(logits)
+	rows, err := st.Host(logits)
+	if err != nil {
+		return nil, fmt.Errorf("%s backend: %w", m.be.Name(), err)
+	}
+	return rows, nil
 }
 
 // admit checks tokens (check), notes ChatGLM-6B's special positions and appends them to the session's
@@ -167,7 +175,10 @@ func (m *Model) DecodeBatch(sessions []*Session, ids []int32) ([][]float32, erro
 	lead := sessions[0]
 	x := m.graph.forward(m, lead.st, lead.plan.make(parts, ids, true))
 	m.graph.outputNorm(m, lead.st, x)
-	logits := m.logits(lead.st, x, true)
+	logits, err := m.logits(lead.st, x, true)
+	if err != nil {
+		return nil, err
+	}
 	for i, lg := range logits {
 		if !isFinite(lg) {
 			return nil, fmt.Errorf("the logits of batch row %d are not finite (NaN or Inf): the model or its weights are broken", i)

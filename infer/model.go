@@ -144,6 +144,17 @@ func (m *Model) Threads() int { return m.be.Threads() }
 // Backend names the backend that computes the model.
 func (m *Model) Backend() string { return m.be.Name() }
 
+// VRAM is the device memory the model's backend holds (weights, KV caches, scratch), as it counted its
+// allocations, and the device's free and total memory now; ok is false for a backend in host memory.
+func (m *Model) VRAM() (held int64, free, total uint64, ok bool) {
+	dm, ok := m.be.(backend.DeviceMemory)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	held, free, total = dm.DeviceMemory()
+	return held, free, total, true
+}
+
 // loadWeights finds every tensor of the architecture's registry (arch.Params.Tensors: names and shapes) in
 // the file, checks its shape, and files it where the graph looks for it.
 func (m *Model) loadWeights() error {
