@@ -27,7 +27,7 @@ type benchFlags struct {
 	depths    string
 	threads   string
 	reps      int
-	device    string
+	dev       deviceFlags
 	ctx       int
 	output    string
 	kvType    string
@@ -68,7 +68,8 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.StringVarP(&fl.depths, "depth", "d", "0", "tokens already in the KV cache before each test (comma-separated; llama-bench's -d), filled once and not timed")
 	f.StringVarP(&fl.threads, "threads", "t", strconv.Itoa(physicalCores()), "thread counts (comma-separated)")
 	f.IntVarP(&fl.reps, "repetitions", "r", 1, "repetitions per test")
-	f.StringVar(&fl.device, "device", "cpu", deviceUsage)
+	f.StringVar(&fl.dev.device, "device", "cpu", deviceUsage)
+	f.IntVar(&fl.dev.gpuLayers, "gpu-layers", -1, gpuLayersUsage)
 	f.IntVarP(&fl.ctx, "ctx", "c", 0, "context size (default: what the largest test needs)")
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, md, csv, json, jsonl")
 	f.StringVar(&fl.kvType, "kv-type", "f16", "KV cache type: f16, f32 (exact), q8_0 or q4_0 (about half and a quarter of f16's memory)")
@@ -162,7 +163,7 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	default:
 		return usagef("-o %q: want table, md, csv, json or jsonl", fl.output)
 	}
-	if err := checkDevice(fl.device); err != nil {
+	if err := fl.dev.check(cmd.Flags().Changed); err != nil {
 		return err
 	}
 	kv, err := parseKVType(fl.kvType)
@@ -195,10 +196,10 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 		return err
 	}
 	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv, Mmap: fl.mmap, LoRA: loras}
-	if fl.device != "cpu" {
-		device, stderr := fl.device, cmd.ErrOrStderr()
-		// --device auto checks the first model's size against the GPU's free memory.
-		opt.NewBackend = func(int) (backend.Backend, error) { return openBackend(device, models[0], stderr) }
+	if fl.dev.device != "cpu" {
+		dev, stderr := fl.dev, cmd.ErrOrStderr()
+		// --device auto and --gpu-layers go by the first model's size and blocks.
+		opt.NewBackend = func(threads int) (backend.Backend, error) { return dev.open(models[0], threads, stderr) }
 	}
 	total := int64(len(models) * len(threads) * len(tests) * max(1, fl.reps))
 	if bar := newCountProgress(a.stderr, total, "bench"); bar != nil {

@@ -6,36 +6,64 @@ import (
 	"io"
 	"os"
 
+	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu"
 	"github.com/glmtool/glmtool/backend/cuda"
+	"github.com/glmtool/glmtool/backend/split"
+	"github.com/glmtool/glmtool/gguf"
 )
 
-// deviceUsage is the help of every command's --device.
-const deviceUsage = "backend: cpu, cuda (an NVIDIA GPU through its driver; no CUDA toolkit needed) or auto (cuda where a GPU with enough free memory is found, else cpu)"
+// deviceUsage and gpuLayersUsage are the help of every command's --device and --gpu-layers.
+const (
+	deviceUsage    = "backend: cpu, cuda (an NVIDIA GPU through its driver; no CUDA toolkit needed) or auto (cuda where a GPU with enough free memory is found, else cpu)"
+	gpuLayersUsage = "with --device cuda or auto: run the first N blocks on the GPU and the rest, with the output layer, on the CPU (-1: all)"
+)
 
 // cudaLibraryEnv names the driver library to load instead of the system's libcuda (tests point it at
 // the CPU shim).
 const cudaLibraryEnv = "GLMTOOL_CUDA_LIBRARY"
 
-func checkDevice(device string) error {
-	switch device {
-	case "cpu", "cuda", "auto":
-		return nil
-	}
-	return usagef("--device %q: want cpu, cuda or auto", device)
+// deviceFlags are --device and --gpu-layers.
+type deviceFlags struct {
+	device    string
+	gpuLayers int
 }
 
-// openBackend returns the backend --device asks for: nil for the CPU (infer starts it with the thread
-// count), or a CUDA backend. With auto it falls back to the CPU, saying why on stderr, when no GPU can be
-// used or its free memory is below what the file needs (its size, plus a tenth for the KV cache and
-// scratch).
-func openBackend(device, modelPath string, stderr io.Writer) (backend.Backend, error) {
-	if device == "cpu" {
+func (f *deviceFlags) check(given func(string) bool) error {
+	switch f.device {
+	case "cpu", "cuda", "auto":
+	default:
+		return usagef("--device %q: want cpu, cuda or auto", f.device)
+	}
+	if f.gpuLayers < -1 {
+		return usagef("--gpu-layers %d: want 0 or more, or -1 for all", f.gpuLayers)
+	}
+	if f.device == "cpu" && given("gpu-layers") {
+		return usagef("--gpu-layers needs --device cuda or auto")
+	}
+	return nil
+}
+
+// open returns the backend the flags ask for: nil for the CPU (infer starts it with the thread count), a
+// CUDA backend, or with --gpu-layers below the model's block count the split of the two. With auto it
+// falls back to the CPU, saying why on stderr, when no GPU can be used or its free memory is below what
+// the GPU's share of the file needs (plus a tenth for the KV cache and scratch).
+func (f *deviceFlags) open(modelPath string, threads int, stderr io.Writer) (backend.Backend, error) {
+	if f.device == "cpu" {
 		return nil, nil
+	}
+	blocks, size, err := modelShape(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	gpu := blocks
+	if f.gpuLayers >= 0 && f.gpuLayers < blocks {
+		gpu = f.gpuLayers
 	}
 	b, err := cuda.New(cuda.Options{Library: os.Getenv(cudaLibraryEnv)})
 	if err != nil {
-		if device == "auto" {
+		if f.device == "auto" {
 			fmt.Fprintf(stderr, "glmtool: --device auto: using the CPU (%v)\n", err)
 			return nil, nil
 		}
@@ -44,16 +72,42 @@ func openBackend(device, modelPath string, stderr io.Writer) (backend.Backend, e
 		}
 		return nil, fmt.Errorf("--device cuda: %w", err)
 	}
-	if device == "auto" {
-		st, serr := os.Stat(modelPath)
-		_, free, _ := b.DeviceMemory()
-		if serr == nil && free < uint64(st.Size()+st.Size()/10) {
-			fmt.Fprintf(stderr, "glmtool: --device auto: using the CPU (%s has %s free, %s needs about %s)\n",
-				b.Device(), formatBytes(int64(free)), modelPath, formatBytes(st.Size()+st.Size()/10))
+	if f.device == "auto" {
+		need := size * int64(gpu) / int64(max(blocks, 1))
+		need += need / 10
+		if _, free, _ := b.DeviceMemory(); free < uint64(need) {
+			fmt.Fprintf(stderr, "glmtool: --device auto: using the CPU (%s has %s free, %d blocks of %s need about %s; --gpu-layers offloads fewer)\n",
+				b.Device(), formatBytes(int64(free)), gpu, modelPath, formatBytes(need))
 			b.Close()
 			return nil, nil
 		}
-		fmt.Fprintf(stderr, "glmtool: --device auto: using %s\n", b.Device())
+		fmt.Fprintf(stderr, "glmtool: --device auto: using %s for %d of %d blocks\n", b.Device(), gpu, blocks)
 	}
-	return b, nil
+	if gpu == blocks {
+		return b, nil
+	}
+	sb, err := split.New(cpu.New(threads), b, gpu)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return sb, nil
+}
+
+// modelShape reads a model's block count and file size from its header.
+func modelShape(path string) (blocks int, size int64, err error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	p, err := arch.ReadParams(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.Blocks, st.Size(), nil
 }

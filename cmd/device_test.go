@@ -49,6 +49,26 @@ func TestDeviceFlags(t *testing.T) {
 	if !strings.Contains(stderr, "VRAM: ") || !strings.Contains(stderr, "held by glmtool") {
 		t.Errorf("run -v on cuda: no VRAM line in %q", stderr)
 	}
+	for out, want := range map[string]string{cpuOut: `"backend":"cpu","vram_bytes":null`, gpuOut: `"backend":"cuda","vram_bytes":`} {
+		if !strings.Contains(strings.ReplaceAll(out, " ", ""), want) {
+			t.Errorf("run --json: %s lacks %s", out, want)
+		}
+	}
+
+	// Half the blocks on the GPU (--gpu-layers 1 of 2), F32 weights: the CPU's greedy ids.
+	f32 := testenv.Path(t, "gguf", "chatglm3-tiny-f32.gguf")
+	f32args := []string{"run", "-m", f32, "--prompt-ids", "5,17,3,60,9", "-n", "6", "--temp", "0", "--json"}
+	_, cpuF32, _ := execCLI(t, bin, nil, f32args...)
+	code, splitOut, stderr := execCLI(t, bin, lib, append(f32args, "--device", "cuda", "--gpu-layers", "1")...)
+	if code != ExitOK {
+		t.Fatalf("--gpu-layers 1: exit %d: %s", code, stderr)
+	}
+	if ids(splitOut) != ids(cpuF32) || !strings.Contains(strings.ReplaceAll(splitOut, " ", ""), `"backend":"cuda+cpu"`) {
+		t.Errorf("--gpu-layers 1: %s; cpu gave ids %s", splitOut, ids(cpuF32))
+	}
+	if code, _, stderr := execCLI(t, bin, nil, append(args, "--gpu-layers", "1")...); code != ExitUsage || !strings.Contains(stderr, "needs --device cuda or auto") {
+		t.Errorf("--gpu-layers on the CPU: exit %d %q", code, stderr)
+	}
 
 	code, out, stderr := execCLI(t, bin, lib, "bench", "-m", model, "--device", "cuda", "-p", "8", "-n", "4", "-r", "1", "-o", "json")
 	if code != ExitOK {

@@ -24,7 +24,7 @@ type loadFlags struct {
 	threads int
 	ctx     int
 	kvType  string
-	device  string
+	dev     deviceFlags
 	mmap    bool
 	loras   []string
 	set     *pflag.FlagSet // to tell a value given from a default
@@ -62,7 +62,8 @@ func (f *loadFlags) register(c *cobra.Command, ctxUsage string) {
 	fs.IntVarP(&f.threads, "threads", "t", physicalCores(), "worker threads (default: physical cores)")
 	fs.IntVarP(&f.ctx, "ctx", "c", 0, ctxUsage)
 	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16, f32 (exact), q8_0 or q4_0 (about half and a quarter of f16's memory)")
-	fs.StringVar(&f.device, "device", "cpu", deviceUsage)
+	fs.StringVar(&f.dev.device, "device", "cpu", deviceUsage)
+	fs.IntVar(&f.dev.gpuLayers, "gpu-layers", -1, gpuLayersUsage)
 	fs.BoolVar(&f.mmap, "mmap", false, mmapUsage)
 	fs.StringArrayVar(&f.loras, "lora", nil, loraUsage)
 }
@@ -78,7 +79,7 @@ func (f *loadFlags) validate() error {
 	case f.given("ctx") && f.ctx < 1:
 		return usagef("--ctx %d: want at least 1 token (leave it out for the default)", f.ctx)
 	}
-	if err := checkDevice(f.device); err != nil {
+	if err := f.dev.check(f.given); err != nil {
 		return err
 	}
 	if _, err := parseLoRAs(f.loras); err != nil {
@@ -95,7 +96,7 @@ func (f *loadFlags) load() (*infer.Model, infer.KVType, error) {
 	}
 	kv, _ := parseKVType(f.kvType)
 	loras, _ := parseLoRAs(f.loras)
-	be, err := openBackend(f.device, f.model, f.cmd.ErrOrStderr())
+	be, err := f.dev.open(f.model, f.threads, f.cmd.ErrOrStderr())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -79,7 +79,10 @@ type runJSON struct {
 	Seed            uint64        `json:"seed"`
 	Timings         runTimings    `json:"timings"`
 	PeakRSSBytes    int64         `json:"peak_rss_bytes"`
-	TopLogprobs     [][]idLogprob `json:"top_logprobs,omitempty"`
+	Backend         string        `json:"backend"`
+	// VRAMBytes is what the model holds in GPU memory (weights, KV cache, scratch); null on the CPU.
+	VRAMBytes   *int64        `json:"vram_bytes"`
+	TopLogprobs [][]idLogprob `json:"top_logprobs,omitempty"`
 }
 
 type runTimings struct {
@@ -176,7 +179,11 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 	}
 	if fl.json {
 		j := runJSON{PromptIDs: prompt, GeneratedIDs: res.Generated, PromptTokens: len(prompt), GeneratedTokens: len(res.Generated),
-			StopReason: res.StopReason, Seed: sampler.Seed(), Timings: timings(res), PeakRSSBytes: peakRSS(), TopLogprobs: tops}
+			StopReason: res.StopReason, Seed: sampler.Seed(), Timings: timings(res), PeakRSSBytes: peakRSS(), TopLogprobs: tops,
+			Backend: m.Backend()}
+		if held, _, _, ok := m.VRAM(); ok {
+			j.VRAMBytes = &held
+		}
 		if j.GeneratedIDs == nil {
 			j.GeneratedIDs = []int32{}
 		}

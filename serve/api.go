@@ -219,6 +219,16 @@ type healthResponse struct {
 	Status    string `json:"status"`
 	SlotsIdle int    `json:"slots_idle"`
 	Slots     int    `json:"slots"`
+	Backend   string `json:"backend"`
+	// VRAM: what the model holds in GPU memory and the device's free and total memory now, measured by
+	// the driver (null on the CPU).
+	VRAM *vramInfo `json:"vram"`
+}
+
+type vramInfo struct {
+	HeldBytes  int64  `json:"held_bytes"`
+	FreeBytes  uint64 `json:"free_bytes"`
+	TotalBytes uint64 `json:"total_bytes"`
 }
 
 type modelInfo struct {

@@ -120,8 +120,11 @@ func (s *Server) ollamaRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /api/ps", func(w http.ResponseWriter, r *http.Request) {
 		m := s.ollamaModelInfo()
-		zero := int64(0) // the CPU backend holds nothing in video memory
-		m.SizeVRAM, m.ExpiresAt = &zero, time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339)
+		vram := int64(0) // the CPU backend holds nothing in video memory
+		if held, _, _, ok := s.cfg.Model.VRAM(); ok {
+			vram = held
+		}
+		m.SizeVRAM, m.ExpiresAt = &vram, time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339)
 		writeJSON(w, http.StatusOK, struct {
 			Models []ollamaModel `json:"models"`
 		}{[]ollamaModel{m}})

@@ -91,7 +91,11 @@ func (s *Server) FreeSlots() int { return s.slots.Idle() }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, healthResponse{Status: "ok", SlotsIdle: s.FreeSlots(), Slots: s.cfg.Parallel})
+		h := healthResponse{Status: "ok", SlotsIdle: s.FreeSlots(), Slots: s.cfg.Parallel, Backend: s.cfg.Model.Backend()}
+		if held, free, total, ok := s.cfg.Model.VRAM(); ok {
+			h.VRAM = &vramInfo{HeldBytes: held, FreeBytes: free, TotalBytes: total}
+		}
+		writeJSON(w, http.StatusOK, h)
 	})
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, modelList{Object: "list", Data: []modelInfo{{ID: s.cfg.Name, Object: "model", Created: s.created, OwnedBy: "glmtool"}}})

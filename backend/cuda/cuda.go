@@ -191,7 +191,7 @@ func (b *Backend) alloc(n int64, class *int64, what string) (driver.Ptr, error) 
 		var de *driver.Error
 		if errors.As(err, &de) && de.Result == driver.ErrorOutOfMemory {
 			free, total, _ := b.d.MemInfo()
-			return 0, fmt.Errorf("out of GPU memory: %s needs %s, %s of %s free on %s (a smaller --ctx, or a smaller quantization, needs less): %w",
+			return 0, fmt.Errorf("out of GPU memory: %s needs %s, %s of %s free on %s (--gpu-layers N keeps the blocks past N on the CPU; a smaller --ctx or quantization needs less): %w",
 				what, mib(n), mib(int64(free)), mib(int64(total)), b.info.Name, err)
 		}
 		return 0, fmt.Errorf("%s: %w", what, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/glmtool/glmtool/backend/cpu"
 	"github.com/glmtool/glmtool/backend/cuda"
 	"github.com/glmtool/glmtool/backend/cuda/cudatest"
+	"github.com/glmtool/glmtool/backend/cuda/internal/dynlib"
 	"github.com/glmtool/glmtool/tensor"
 )
 
@@ -374,5 +375,30 @@ func TestNoDriver(t *testing.T) {
 	}
 	if !errorsIs(err, cuda.ErrNoDevice) {
 		t.Errorf("%v does not wrap ErrNoDevice", err)
+	}
+}
+
+// TestOutOfMemory: an allocation the device cannot hold is one error that says what needed how much, what
+// was free, and what helps (the shim's memory is set small; on a real GPU the test skips).
+func TestOutOfMemory(t *testing.T) {
+	if cudatest.OnGPU() {
+		t.Skip("sets the CPU shim's memory size; not run on a real GPU")
+	}
+	b := cudatest.Backend(t)
+	lib, err := dynlib.Open(cudatest.Options(t).Library)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var setMemory func(total uint64)
+	if err := lib.Bind(map[string]any{"shimSetMemory": &setMemory}); err != nil {
+		t.Fatal(err)
+	}
+	setMemory(1 << 20)
+	defer setMemory(1 << 30)
+	_, err = b.Matrix(backend.MatrixSource{Name: "blk.0.ffn_up.weight", Type: tensor.F32, Rows: 512, Cols: 1024, Data: make([]byte, 4*512*1024)})
+	for _, want := range []string{"out of GPU memory", "tensor blk.0.ffn_up.weight needs 2.0 MiB", "of 1.0 MiB free", "--ctx", "CUDA_ERROR_OUT_OF_MEMORY"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a 2 MiB matrix on a 1 MiB device: %v; want %q in it", err, want)
+		}
 	}
 }

@@ -351,3 +351,37 @@ func (s *stream) Host(x backend.Acts) ([][]float32, error) {
 	}
 	return s.rows, nil
 }
+
+// Upload sets dst's rows from the host (backend/split: activations arriving from the CPU).
+func (s *stream) Upload(dst backend.Acts, rows [][]float32) error {
+	a := dev(dst)
+	if len(rows) != a.rows {
+		return fmt.Errorf("upload of %d rows into a buffer of %d", len(rows), a.rows)
+	}
+	if !s.op() {
+		return s.b.err
+	}
+	defer s.done()
+	for i, r := range rows {
+		if len(r) != a.width {
+			return fmt.Errorf("upload of a row of %d values into a buffer %d wide", len(r), a.width)
+		}
+		if a.width > 0 {
+			if err := s.b.d.CopyToDevice(a.p+driver.Ptr(int64(i)*int64(a.width)*4), unsafe.Pointer(&r[0]), int64(4*a.width)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Sync waits for the queued work and returns the first failure since the last Host or Sync.
+func (s *stream) Sync() error {
+	if s.op() {
+		s.b.fail(s.b.d.Synchronize())
+		s.done()
+	}
+	err := s.b.err
+	s.b.err = nil
+	return err
+}
