@@ -70,16 +70,16 @@ tokens), --json reports ids, text, stop reason and timings, --logits-out saves t
 
 // runJSON is the --json output; its fields are documented in README.md.
 type runJSON struct {
-	Text            *string       `json:"text,omitempty"`
-	PromptIDs       []int32       `json:"prompt_ids"`
-	GeneratedIDs    []int32       `json:"generated_ids"`
-	PromptTokens    int           `json:"prompt_tokens"`
-	GeneratedTokens int           `json:"generated_tokens"`
-	StopReason      string        `json:"stop_reason"`
-	Seed            uint64        `json:"seed"`
-	Timings         runTimings    `json:"timings"`
-	PeakRSSBytes    int64         `json:"peak_rss_bytes"`
-	Backend         string        `json:"backend"`
+	Text            *string    `json:"text,omitempty"`
+	PromptIDs       []int32    `json:"prompt_ids"`
+	GeneratedIDs    []int32    `json:"generated_ids"`
+	PromptTokens    int        `json:"prompt_tokens"`
+	GeneratedTokens int        `json:"generated_tokens"`
+	StopReason      string     `json:"stop_reason"`
+	Seed            uint64     `json:"seed"`
+	Timings         runTimings `json:"timings"`
+	PeakRSSBytes    int64      `json:"peak_rss_bytes"`
+	Backend         string     `json:"backend"`
 	// VRAMBytes is what the model holds in GPU memory (weights, KV cache, scratch); null on the CPU.
 	VRAMBytes   *int64        `json:"vram_bytes"`
 	TopLogprobs [][]idLogprob `json:"top_logprobs,omitempty"`
