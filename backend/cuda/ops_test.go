@@ -381,24 +381,48 @@ func TestNoDriver(t *testing.T) {
 // TestOutOfMemory: an allocation the device cannot hold is one error that says what needed how much, what
 // was free, and what helps (the shim's memory is set small; on a real GPU the test skips).
 func TestOutOfMemory(t *testing.T) {
-	if cudatest.OnGPU() {
-		t.Skip("sets the CPU shim's memory size; not run on a real GPU")
-	}
-	b := cudatest.Backend(t)
-	lib, err := dynlib.Open(cudatest.Options(t).Library)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var setMemory func(total uint64)
-	if err := lib.Bind(map[string]any{"shimSetMemory": &setMemory}); err != nil {
-		t.Fatal(err)
-	}
+	shimFunc(t, "shimSetMemory", &setMemory)
+	b := cudatest.Backend(t)
 	setMemory(1 << 20)
 	defer setMemory(1 << 30)
-	_, err = b.Matrix(backend.MatrixSource{Name: "blk.0.ffn_up.weight", Type: tensor.F32, Rows: 512, Cols: 1024, Data: make([]byte, 4*512*1024)})
+	_, err := b.Matrix(backend.MatrixSource{Name: "blk.0.ffn_up.weight", Type: tensor.F32, Rows: 512, Cols: 1024, Data: make([]byte, 4*512*1024)})
 	for _, want := range []string{"out of GPU memory", "tensor blk.0.ffn_up.weight needs 2.0 MiB", "of 1.0 MiB free", "--ctx", "CUDA_ERROR_OUT_OF_MEMORY"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("a 2 MiB matrix on a 1 MiB device: %v; want %q in it", err, want)
 		}
+	}
+}
+
+// shimFunc binds a function of the CPU shim's test controls; on a real GPU the test skips.
+func shimFunc(t *testing.T, name string, fptr any) {
+	t.Helper()
+	if cudatest.OnGPU() {
+		t.Skipf("%s controls the CPU shim; not run on a real GPU", name)
+	}
+	lib, err := dynlib.Open(cudatest.Options(t).Library)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Bind(map[string]any{name: fptr}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOldDriver: a driver that cannot load the embedded PTX's version is told apart from a missing GPU,
+// with what to do.
+func TestOldDriver(t *testing.T) {
+	var setMax func(major, minor int32)
+	shimFunc(t, "shimSetMaxPTX", &setMax)
+	setMax(7, 0) // CUDA 11.0's PTX ISA; the embedded PTX is 7.8 (CUDA 11.8)
+	defer setMax(10, 0)
+	_, err := cuda.New(cudatest.Options(t))
+	for _, want := range []string{"cannot load glmtool's kernels", "update the driver", "CUDA_ERROR_UNSUPPORTED_PTX_VERSION"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New on an old driver: %v; want %q in it", err, want)
+		}
+	}
+	if errorsIs(err, cuda.ErrNoDevice) {
+		t.Errorf("an old driver is reported as no device: %v", err)
 	}
 }

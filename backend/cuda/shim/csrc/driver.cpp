@@ -162,6 +162,7 @@ void fiber_entry() {
 
 std::mutex mu; // one launch, allocation or copy at a time
 size_t mem_total = size_t(1) << 30, mem_used;
+int max_ptx = 1000; // the newest PTX ISA this "driver" takes, as major*100+minor (shimSetMaxPTX)
 std::map<uintptr_t, size_t> allocs;
 
 // run_block runs every fiber of block b until all are done; false on a deadlock.
@@ -272,6 +273,12 @@ int cuCtxSynchronize() { return OK; }
 int cuModuleLoadData(void **mod, const void *image) {
 	if (image == nullptr || std::strstr((const char *)image, ".entry") == nullptr)
 		return 218; // CUDA_ERROR_INVALID_PTX
+	int major = 0, minor = 0;
+	const char *v = std::strstr((const char *)image, ".version ");
+	if (v == nullptr || std::sscanf(v, ".version %d.%d", &major, &minor) != 2)
+		return 218;
+	if (major * 100 + minor > max_ptx)
+		return 222; // CUDA_ERROR_UNSUPPORTED_PTX_VERSION: a driver older than the compiler
 	*mod = (void *)image;
 	return OK;
 }
@@ -403,6 +410,9 @@ int cuGetErrorString(int err, const char **s) {
 	case LAUNCH_FAILED:
 		*s = "unspecified launch failure (the CPU shim found threads waiting at a barrier others never reach)";
 		break;
+	case 222:
+		*s = "the provided PTX was compiled with an unsupported toolchain.";
+		break;
 	default:
 		*s = "unknown error";
 	}
@@ -425,10 +435,19 @@ int cuGetErrorName(int err, const char **s) {
 	case LAUNCH_FAILED:
 		*s = "CUDA_ERROR_LAUNCH_FAILED";
 		break;
+	case 222:
+		*s = "CUDA_ERROR_UNSUPPORTED_PTX_VERSION";
+		break;
 	default:
 		*s = "CUDA_ERROR_UNKNOWN";
 	}
 	return OK;
+}
+
+// shimSetMaxPTX sets the newest PTX ISA version cuModuleLoadData accepts (an old driver).
+void shimSetMaxPTX(int major, int minor) {
+	std::lock_guard<std::mutex> g(mu);
+	max_ptx = major * 100 + minor;
 }
 
 // shimSetMemory sets the device memory size that cuMemAlloc and cuMemGetInfo work with.
