@@ -25,7 +25,8 @@ type Backend interface {
 	// NewKV allocates a KV cache of slots positions of width values (KV heads × head width) for layers.
 	NewKV(layers, slots, width int, typ KVType) (KVCache, error)
 	// NewStream returns a queue of operations with its own activation buffers. The streams of one backend
-	// take turns: the caller runs one stream's operations at a time (infer.Model's lock).
+	// take turns: the caller runs one stream's operations at a time (infer.Model's lock), and Free
+	// releases its buffers (a GPU's memory is not garbage-collected).
 	NewStream() Stream
 	// Threads is the number of CPU workers the backend uses.
 	Threads() int
@@ -74,7 +75,8 @@ type Buf int
 // there (weights, KV caches, scratch), and the device's free and total memory now, as the driver reports
 // them. VRAM figures come from here: measured, not estimated.
 type DeviceMemory interface {
-	DeviceMemory() (held int64, free, total uint64)
+	// held is what the backend holds now, peak the most it held at once.
+	DeviceMemory() (held, peak int64, free, total uint64)
 }
 
 // KVType is the element type of a KV cache.
@@ -108,6 +110,8 @@ type KVCache interface {
 	Slots() int
 	// Store writes one slot's key and value from the host (a P-tuning prefix).
 	Store(layer, slot int, k, v []float32)
+	// Free releases the cache's memory; it is not used after.
+	Free()
 }
 
 // QKVLayout is how a fused QKV product lays out its columns.
@@ -184,6 +188,8 @@ type Stream interface {
 	Attention(dst, q, k, v Acts, layer int, seqs []Seq, heads, kvHeads, hd int)
 	// CopyRows sets dst's rows to src's rows first, first+1, ...
 	CopyRows(dst, src Acts, first int)
+	// Free releases the stream's buffers; the stream is not used after.
+	Free()
 	// Host returns x's rows in host memory, valid until the stream's next operation. It is where a
 	// device backend waits for its queued work, so it reports the first failure of any operation since
 	// the last Host (the operations themselves return nothing: they are queued, not run).

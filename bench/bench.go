@@ -124,6 +124,9 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 		var deep *infer.Session
 		for _, t := range opt.Tests {
 			if t.Depth > 0 && (deep == nil || deep.Len() < t.Depth) {
+				if deep != nil {
+					deep.Close()
+				}
 				if opt.Progress != nil {
 					opt.Progress(fmt.Sprintf("%s t=%d: filling the KV cache with %d tokens (not timed)", filepath.Base(path), threads, t.Depth))
 				}
@@ -158,11 +161,14 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: tensor.Kernels(), Threads: threads,
 				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
-			if held, _, _, ok := m.VRAM(); ok {
-				res.VRAMBytes = &held
+			if _, peak, _, _, ok := m.VRAM(); ok {
+				res.VRAMBytes = &peak // like peak_rss_bytes: the most held at once
 				res.Kernels = "cuda"
 			}
 			out = append(out, res)
+		}
+		if deep != nil {
+			deep.Close()
 		}
 		m.Close()
 	}
@@ -199,6 +205,7 @@ func measure(ctx context.Context, m *infer.Model, s *infer.Session, n int, kv in
 		if s, err = m.NewSession(n, kv); err != nil {
 			return err
 		}
+		defer s.Close()
 	}
 	tokens := syntheticTokens(m, max(1, t.Prompt), 7919)
 	start := time.Now()

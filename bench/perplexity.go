@@ -52,14 +52,16 @@ func Perplexity(ctx context.Context, m *infer.Model, tokens []int32, n int, kv i
 		chunk := tokens[c*n : (c+1)*n]
 		logits, err := s.Eval(chunk, true)
 		if err != nil {
+			s.Close()
 			return nil, nil, err
 		}
 		for p := first; p < n-1; p++ {
-			lp := infer.LogSoftmax(logits[p])
+			lp := infer.LogSoftmax(logits[p]) // a new slice: it outlives the session's buffers
 			nll -= float64(lp[chunk[p+1]])
 			res.Scored++
 			lps[c] = append(lps[c], lp)
 		}
+		s.Close() // a GPU's KV cache and buffers are device memory: freed per chunk, not by the GC
 	}
 	res.Perplexity = math.Exp(nll / float64(res.Scored))
 	return res, lps, nil

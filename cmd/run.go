@@ -181,7 +181,7 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 		j := runJSON{PromptIDs: prompt, GeneratedIDs: res.Generated, PromptTokens: len(prompt), GeneratedTokens: len(res.Generated),
 			StopReason: res.StopReason, Seed: sampler.Seed(), Timings: timings(res), PeakRSSBytes: peakRSS(), TopLogprobs: tops,
 			Backend: m.Backend()}
-		if held, _, _, ok := m.VRAM(); ok {
+		if held, _, _, _, ok := m.VRAM(); ok {
 			j.VRAMBytes = &held
 		}
 		if j.GeneratedIDs == nil {
@@ -202,7 +202,7 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 		t := timings(res)
 		fmt.Fprintf(a.stderr, "\nmodel: %s (%s), %d threads, seed %d\nprompt: %d tokens in %.0f ms (%.2f t/s)\ngenerate: %d tokens in %.0f ms (%.2f t/s), stop: %s\npeak RSS: %s\n",
 			fl.model, describeModel(m), m.Threads(), sampler.Seed(), len(prompt), t.PromptMS, t.PromptPerSec, len(res.Generated), t.GenerateMS, t.GeneratePerSec, res.StopReason, formatBytes(peakRSS()))
-		if held, free, total, ok := m.VRAM(); ok {
+		if held, _, free, total, ok := m.VRAM(); ok {
 			fmt.Fprintf(a.stderr, "VRAM: %s held by glmtool (weights, KV cache, scratch); device %s free of %s\n", formatBytes(held), formatBytes(int64(free)), formatBytes(int64(total)))
 		}
 	}

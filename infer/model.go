@@ -144,15 +144,16 @@ func (m *Model) Threads() int { return m.be.Threads() }
 // Backend names the backend that computes the model.
 func (m *Model) Backend() string { return m.be.Name() }
 
-// VRAM is the device memory the model's backend holds (weights, KV caches, scratch), as it counted its
-// allocations, and the device's free and total memory now; ok is false for a backend in host memory.
-func (m *Model) VRAM() (held int64, free, total uint64, ok bool) {
+// VRAM is the device memory the model's backend holds (weights, KV caches, scratch) now and at most, as
+// it counted its allocations, and the device's free and total memory now; ok is false for a backend in
+// host memory.
+func (m *Model) VRAM() (held, peak int64, free, total uint64, ok bool) {
 	dm, ok := m.be.(backend.DeviceMemory)
 	if !ok {
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
-	held, free, total = dm.DeviceMemory()
-	return held, free, total, true
+	held, peak, free, total = dm.DeviceMemory()
+	return held, peak, free, total, true
 }
 
 // loadWeights finds every tensor of the architecture's registry (arch.Params.Tensors: names and shapes) in

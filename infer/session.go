@@ -95,6 +95,18 @@ func (m *Model) NewSession(ctx int, kv KVType) (*Session, error) {
 	return s, nil
 }
 
+// Close releases the session's KV cache and activation buffers: on a GPU they are device memory, which
+// the garbage collector does not reclaim. The session is not used after.
+func (s *Session) Close() {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if s.kv != nil {
+		s.kv.Free()
+		s.st.Free()
+		s.kv = nil
+	}
+}
+
 // Len is the number of tokens in the cache.
 func (s *Session) Len() int { return len(s.tokens) }
 

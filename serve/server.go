@@ -92,7 +92,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		h := healthResponse{Status: "ok", SlotsIdle: s.FreeSlots(), Slots: s.cfg.Parallel, Backend: s.cfg.Model.Backend()}
-		if held, free, total, ok := s.cfg.Model.VRAM(); ok {
+		if held, _, free, total, ok := s.cfg.Model.VRAM(); ok {
 			h.VRAM = &vramInfo{HeldBytes: held, FreeBytes: free, TotalBytes: total}
 		}
 		writeJSON(w, http.StatusOK, h)

@@ -60,6 +60,11 @@ func (b *Backend) NewKV(layers, slots, width int, typ backend.KVType) (backend.K
 
 func (c *kvCache) Slots() int { return c.slots }
 
+// Free drops the cache's slices (the garbage collector frees host memory; this only lets it sooner).
+func (c *kvCache) Free() {
+	c.k, c.v, c.kh, c.vh, c.khBytes, c.kq, c.vq = nil, nil, nil, nil, nil, nil, nil
+}
+
 // Store writes slot pos of layer l.
 func (c *kvCache) Store(l, pos int, k, v []float32) {
 	switch c.typ {

@@ -60,6 +60,9 @@ func (s *stream) Acts(id backend.Buf, n, width int) backend.Acts {
 	return a
 }
 
+// Free drops the stream's buffers (for the garbage collector).
+func (s *stream) Free() { s.bufs, s.q8 = nil, nil }
+
 // Embed decodes one table row per id.
 func (s *stream) Embed(dst backend.Acts, table backend.Matrix, ids []int32) {
 	w, x := table.(*matrix), rows(dst)

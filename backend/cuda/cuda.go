@@ -31,6 +31,7 @@ type Options struct {
 // cuMemGetInfo reported them when the backend started (Start) and now (Free, Total).
 type Memory struct {
 	Weights, KV, Scratch int64
+	Peak                 int64 // the most of the three together at any time
 	StartFree            uint64
 	Free, Total          uint64
 }
@@ -147,9 +148,9 @@ func (b *Backend) Memory() Memory {
 
 // DeviceMemory is backend.DeviceMemory: what the backend holds on the device, and its free and total
 // memory now.
-func (b *Backend) DeviceMemory() (held int64, free, total uint64) {
+func (b *Backend) DeviceMemory() (held, peak int64, free, total uint64) {
 	m := b.Memory()
-	return m.Weights + m.KV + m.Scratch, m.Free, m.Total
+	return m.Weights + m.KV + m.Scratch, m.Peak, m.Free, m.Total
 }
 
 var _ backend.DeviceMemory = (*Backend)(nil)
@@ -198,6 +199,7 @@ func (b *Backend) alloc(n int64, class *int64, what string) (driver.Ptr, error) 
 	}
 	b.allocs[p] = n
 	*class += n
+	b.mem.Peak = max(b.mem.Peak, b.mem.Weights+b.mem.KV+b.mem.Scratch)
 	return p, nil
 }
 

@@ -52,6 +52,18 @@ func (c *kvCache) elem() int64 {
 
 func (c *kvCache) Slots() int { return c.slots }
 
+// Free frees the cache's device memory.
+func (c *kvCache) Free() {
+	b := c.b
+	if c.k == 0 || b.d == nil || b.d.Enter(b.ctx) != nil {
+		return
+	}
+	defer b.d.Leave()
+	b.free(c.k, &b.mem.KV)
+	b.free(c.v, &b.mem.KV)
+	c.k, c.v = 0, 0
+}
+
 // layer returns the device addresses of layer l's keys and values.
 func (c *kvCache) layer(l int) (k, v driver.Ptr) {
 	off := driver.Ptr(int64(l) * int64(c.slots) * int64(c.width) * c.elem())

@@ -167,3 +167,39 @@ func rms(a, b [][]float32) float64 {
 	}
 	return math.Sqrt(s / float64(n))
 }
+
+// TestSessionCloseFreesDevice: a session's KV cache and buffers are device memory, given back by Close
+// (bench and perplexity open one per measurement or chunk), and the peak is kept for bench's vram_bytes.
+func TestSessionCloseFreesDevice(t *testing.T) {
+	gb, err := cuda.New(cudatest.Options(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := infer.Load(testenv.Path(t, "gguf", "chatglm3-tiny-Q4_0.gguf"), infer.Options{Backend: gb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	before, _, _, _, _ := m.VRAM()
+	for range 3 {
+		s, err := m.NewSession(256, infer.KVF16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Eval([]int32{1, 2, 3, 4, 5}, true); err != nil {
+			t.Fatal(err)
+		}
+		if during, _, _, _, _ := m.VRAM(); during <= before {
+			t.Fatalf("a session holds no device memory: %d before, %d with it", before, during)
+		}
+		s.Close()
+	}
+	after, peak, _, _, _ := m.VRAM()
+	if after != before {
+		t.Errorf("device memory %d before the sessions, %d after closing them", before, after)
+	}
+	// One session's cache: 2 layers × 256 slots × 64 values × 2 bytes, keys and values.
+	if peak < before+2*2*256*64*2 {
+		t.Errorf("peak %d, want at least the weights (%d) and one session's cache", peak, before)
+	}
+}

@@ -74,7 +74,7 @@ func TestSplitMatchesCPU(t *testing.T) {
 							worst = max(worst, d)
 						}
 					}
-					held, _, _, _ := m.VRAM()
+					held, _, _, _, _ := m.VRAM()
 					t.Logf("%s: worst |Δ| %.3g (bound %.3g), %d bytes on the GPU", m.Backend(), worst, tc.tol, held)
 				})
 			}

@@ -51,6 +51,23 @@ func (s *stream) op() bool {
 
 func (s *stream) done() { s.b.d.Leave() }
 
+// Free frees the stream's device buffers.
+func (s *stream) Free() {
+	b := s.b
+	if b.d == nil || b.d.Enter(b.ctx) != nil {
+		return
+	}
+	defer b.d.Leave()
+	for _, a := range s.bufs {
+		b.free(a.p, &b.mem.Scratch)
+	}
+	for _, p := range s.thetas {
+		b.free(p, &b.mem.Scratch)
+	}
+	b.free(s.ints, &b.mem.Scratch)
+	s.bufs, s.thetas, s.ints, s.intCap = nil, map[*backend.Rope]driver.Ptr{}, 0, 0
+}
+
 // launch queues kernel name over grid × block with args, recording a failure.
 func (s *stream) launch(name string, grid, block driver.Dim, args ...any) {
 	f, ok := s.b.fns[name]

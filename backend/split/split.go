@@ -50,11 +50,11 @@ func (b *Backend) Name() string { return b.dev.Name() + "+" + b.host.Name() }
 func (b *Backend) Threads() int { return b.host.Threads() }
 
 // DeviceMemory is the device backend's, where it reports one.
-func (b *Backend) DeviceMemory() (held int64, free, total uint64) {
+func (b *Backend) DeviceMemory() (held, peak int64, free, total uint64) {
 	if dm, ok := b.dev.(backend.DeviceMemory); ok {
 		return dm.DeviceMemory()
 	}
-	return 0, 0, 0
+	return 0, 0, 0, 0
 }
 
 var _ backend.DeviceMemory = (*Backend)(nil)
@@ -148,6 +148,14 @@ func (c *kvCache) layer(l int) (backend.KVCache, int, bool) {
 		return c.d, l, true
 	}
 	return c.h, l - c.devLayers, false
+}
+
+// Free frees both halves.
+func (c *kvCache) Free() {
+	c.h.Free()
+	if c.d != nil {
+		c.d.Free()
+	}
 }
 
 func (c *kvCache) Store(l, slot int, k, v []float32) {

@@ -101,6 +101,13 @@ func (s *stream) on(dev bool) backend.Stream {
 	return s.h
 }
 
+// Free frees both streams' buffers.
+func (s *stream) Free() {
+	s.h.Free()
+	s.d.Free()
+	s.bufs = map[backend.Buf]*acts{}
+}
+
 func (s *stream) Embed(dst backend.Acts, table backend.Matrix, ids []int32) {
 	w := table.(*matrix)
 	s.on(w.dev).Embed(s.out(dst, w.dev), w.Matrix, ids)
