@@ -21,8 +21,12 @@ const (
 )
 
 // cudaLibraryEnv names the driver library to load instead of the system's libcuda (tests point it at
-// the CPU shim).
-const cudaLibraryEnv = "GLMTOOL_CUDA_LIBRARY"
+// the CPU shim); cudaActivationsEnv=f32 keeps every product's activations in float32 (for comparing with
+// the default 8-bit activations of the Q4_0/Q8_0 products).
+const (
+	cudaLibraryEnv     = "GLMTOOL_CUDA_LIBRARY"
+	cudaActivationsEnv = "GLMTOOL_CUDA_ACTIVATIONS"
+)
 
 // deviceFlags are --device and --gpu-layers.
 type deviceFlags struct {
@@ -61,7 +65,7 @@ func (f *deviceFlags) open(modelPath string, threads int, stderr io.Writer) (bac
 	if f.gpuLayers >= 0 && f.gpuLayers < blocks {
 		gpu = f.gpuLayers
 	}
-	b, err := cuda.New(cuda.Options{Library: os.Getenv(cudaLibraryEnv)})
+	b, err := cuda.New(cuda.Options{Library: os.Getenv(cudaLibraryEnv), FloatActivations: os.Getenv(cudaActivationsEnv) == "f32"})
 	if err != nil {
 		if f.device == "auto" {
 			fmt.Fprintf(stderr, "glmtool: --device auto: using the CPU (%v)\n", err)

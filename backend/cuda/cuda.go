@@ -25,6 +25,9 @@ type Options struct {
 	Library string
 	// Device is the CUDA device ordinal.
 	Device int
+	// FloatActivations keeps activations in float32 for every matrix product, instead of quantizing them
+	// to 8 bits for the dp4a products of Q4_0 and Q8_0 weights (kernels/mmvq.cu); for comparisons.
+	FloatActivations bool
 }
 
 // Memory is what the backend holds on the device, and the device's free and total memory as
@@ -45,6 +48,7 @@ type Backend struct {
 	mods []driver.Module
 	fns  map[string]driver.Function
 
+	floatActs bool
 	allocs    map[driver.Ptr]int64 // every live allocation and its size
 	mem       Memory
 	startFree uint64
@@ -74,7 +78,7 @@ func New(opt Options) (*Backend, error) {
 		d.Close()
 		return nil, fmt.Errorf("%w: %w", ErrNoDevice, err)
 	}
-	b := &Backend{d: d, fns: map[string]driver.Function{}, allocs: map[driver.Ptr]int64{}}
+	b := &Backend{d: d, fns: map[string]driver.Function{}, allocs: map[driver.Ptr]int64{}, floatActs: opt.FloatActivations}
 	if b.dev, b.info, err = d.Device(opt.Device); err == nil {
 		b.ctx, err = d.PrimaryContext(b.dev)
 	}
@@ -232,6 +236,7 @@ type matrix struct {
 	p              driver.Ptr
 	matmul, embed  driver.Function
 	mmName, emName string
+	q8Name         string // the product with 8-bit activations, where the type has one (mmvq.cu)
 }
 
 func (w *matrix) Name() string      { return w.name }
@@ -270,8 +275,12 @@ func (b *Backend) Matrix(src backend.MatrixSource) (backend.Matrix, error) {
 	if src.Release != nil {
 		src.Release()
 	}
-	return &matrix{name: src.Name, typ: src.Type, rows: src.Rows, cols: src.Cols, rowBytes: int(rb), p: p,
-		matmul: mm, embed: em, mmName: "matmul_" + suffix, emName: "embed_" + suffix}, nil
+	w := &matrix{name: src.Name, typ: src.Type, rows: src.Rows, cols: src.Cols, rowBytes: int(rb), p: p,
+		matmul: mm, embed: em, mmName: "matmul_" + suffix, emName: "embed_" + suffix}
+	if _, ok := b.fns["matmul_"+suffix+"_q8"]; ok && !b.floatActs {
+		w.q8Name = "matmul_" + suffix + "_q8"
+	}
+	return w, nil
 }
 
 // vector is a norm weight or bias in device memory.

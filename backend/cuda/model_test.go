@@ -95,7 +95,8 @@ func TestModelsMatchCPU(t *testing.T) {
 		{"llama.cpp Q4_1", file("chatglm3-tiny-Q4_1.gguf"), 0.25, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
 		{"llama.cpp Q5_0", file("chatglm3-tiny-Q5_0.gguf"), 0.25, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
 		{"llama.cpp Q5_1", file("chatglm3-tiny-Q5_1.gguf"), 0.25, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
-		{"llama.cpp Q8_0", file("chatglm3-tiny-Q8_0.gguf"), 0.25, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
+		// Every matrix Q8_0: the GPU quantizes activations as the CPU does (mmvq.cu), so the two agree closely.
+		{"llama.cpp Q8_0", file("chatglm3-tiny-Q8_0.gguf"), 1e-3, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
 		{"llama.cpp Q4_K_M", file("chatglm3-tiny-Q4_K_M.gguf"), 0.25, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
 		{"llama.cpp Q6_K", file("chatglm3-tiny-Q6_K.gguf"), 0.25, infer.KVF16, "", "chatglm3-tiny-f32.gguf"},
 		{"llama.cpp glm4 Q8_0", file("glm4-tiny-bpe-Q8_0.gguf"), 0.25, infer.KVF16, "", "glm4-tiny-bpe-f16.gguf"},

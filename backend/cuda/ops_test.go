@@ -1,6 +1,7 @@
 package cuda_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -141,12 +142,49 @@ var weightTypes = []struct {
 	{tensor.Q4_K, 256}, {tensor.Q5_K, 512}, {tensor.Q6_K, 256},
 }
 
+// q8Types are the weight types whose products quantize activations to 8 bits (kernels/mmvq.cu).
+var q8Types = map[tensor.Type]bool{tensor.Q4_0: true, tensor.Q8_0: true}
+
 // TestMatMulEveryType: W·x + b on the device against a float64 product of the dequantized weights, for
-// every weight type, 37 rows (not a multiple of the 4 rows of a block) and 1, 3 and 6 tokens (not a
-// multiple of the 4 tokens of a tile); tolerance 1e-5 of Σ|w·x| (float32 sums of a few hundred terms).
-// Embed must give the dequantized rows themselves (within float32 rounding of a fused multiply-add).
+// every weight type, 37 rows (not a multiple of the 4 rows of a block) and 1, 3, 6 and 11 tokens (not a
+// multiple of the 4 or 8 tokens of a tile); tolerance 1e-5 of Σ|w·x| (float32 sums of a few hundred
+// terms). Where the product quantizes activations (Q4_0, Q8_0), the reference takes x as tensor's Q8_0
+// quantizer rounds it (the kernel's rounding must be ggml's, value for value); with FloatActivations the
+// same types take x as it is. Embed must give the dequantized rows themselves (within float32 rounding of
+// a fused multiply-add).
 func TestMatMulEveryType(t *testing.T) {
-	p := newPair(t)
+	for _, floatActs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("float activations %v", floatActs), func(t *testing.T) {
+			opt := cudatest.Options(t)
+			opt.FloatActivations = floatActs
+			g, err := cuda.New(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			c := cpu.New(1)
+			defer c.Close()
+			testMatMul(t, &pair{t: t, cpu: c, gpu: g, cs: c.NewStream(), gs: g.NewStream()}, floatActs)
+		})
+	}
+}
+
+// q8 is x rounded as tensor's Q8_0 quantizer rounds it (x has whole blocks of 32).
+func q8(t *testing.T, x []float32) []float32 {
+	t.Helper()
+	rb, _ := tensor.Q8_0.RowBytes(int64(len(x)))
+	q := make([]byte, rb)
+	out := make([]float32, len(x))
+	if err := tensor.Quantize(tensor.Q8_0, x, q); err != nil {
+		t.Fatal(err)
+	}
+	if err := tensor.Dequantize(tensor.Q8_0, q, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testMatMul(t *testing.T, p *pair, floatActs bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, wt := range weightTypes {
 		wrows := randRows(r, 37, wt.cols, 1)
@@ -163,18 +201,22 @@ func TestMatMulEveryType(t *testing.T) {
 		}
 		bias := randRows(r, 1, 37, 1)[0]
 		_, gb := p.vector(bias)
-		for _, ntok := range []int{1, 3, 6} {
+		for _, ntok := range []int{1, 3, 6, 11} {
 			x := randRows(r, ntok, wt.cols, 1)
 			_, gx := p.acts(x)
 			_, gy := p.empty(ntok, 37)
 			p.gs.MatMul(gy, w, gx, gb, false)
 			got := host(t, p.gs, gy)
 			for tk := range ntok {
+				xr := x[tk]
+				if q8Types[wt.typ] && !floatActs {
+					xr = q8(t, xr)
+				}
 				for i := range 37 {
 					var want, mag float64
 					for j := range wt.cols {
-						want += float64(deq[i][j]) * float64(x[tk][j])
-						mag += math.Abs(float64(deq[i][j]) * float64(x[tk][j]))
+						want += float64(deq[i][j]) * float64(xr[j])
+						mag += math.Abs(float64(deq[i][j]) * float64(xr[j]))
 					}
 					want += float64(bias[i])
 					if d := math.Abs(float64(got[tk][i]) - want); !(d <= 1e-5*mag+1e-6) {

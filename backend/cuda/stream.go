@@ -28,6 +28,7 @@ type stream struct {
 	bufs   []*acts
 	ints   driver.Ptr // staging for the int32 tables of one operation
 	intCap int64
+	qx     *acts // activations quantized for the dp4a products
 	thetas map[*backend.Rope]driver.Ptr
 	host   []float32
 	rows   [][]float32
@@ -65,7 +66,10 @@ func (s *stream) Free() {
 		b.free(p, &b.mem.Scratch)
 	}
 	b.free(s.ints, &b.mem.Scratch)
-	s.bufs, s.thetas, s.ints, s.intCap = nil, map[*backend.Rope]driver.Ptr{}, 0, 0
+	if s.qx != nil {
+		b.free(s.qx.p, &b.mem.Scratch)
+	}
+	s.bufs, s.thetas, s.ints, s.intCap, s.qx = nil, map[*backend.Rope]driver.Ptr{}, 0, 0, nil
 }
 
 // launch queues kernel name over grid × block with args, recording a failure.
@@ -160,8 +164,43 @@ func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, x backend.Acts, bia
 	if bias != nil {
 		bp = bias.(*vector).p
 	}
+	if w.q8Name != "" {
+		qx := s.quantize(in)
+		grid := driver.Dim{X: uint32((w.rows + mmWarps - 1) / mmWarps), Y: uint32((in.rows + mmvqTokens - 1) / mmvqTokens)}
+		s.launch(w.q8Name, grid, driver.Dim{X: 32, Y: mmWarps}, w.p, w.rowBytes, w.rows, w.cols, qx, bp, d.p, in.rows)
+		return
+	}
 	grid := driver.Dim{X: uint32((w.rows + mmWarps - 1) / mmWarps), Y: uint32((in.rows + mmTokens - 1) / mmTokens)}
 	s.launch(w.mmName, grid, driver.Dim{X: 32, Y: mmWarps}, w.p, w.rowBytes, w.rows, w.cols, in.p, bp, d.p, in.rows)
+}
+
+// The dp4a products' geometry (kernels/mmvq.cu): tokens per block, and bytes of a quantized block of 32
+// activations.
+const (
+	mmvqTokens  = 8
+	qxBlockSize = 40
+)
+
+// quantize queues the quantization of x's rows to 8-bit blocks into the stream's buffer (a weight's
+// columns are whole blocks of 32: the quantized types have no other rows).
+func (s *stream) quantize(x *acts) driver.Ptr {
+	blocks := x.rows * x.width / 32
+	need := int64(blocks) * qxBlockSize
+	if s.qx == nil {
+		s.qx = &acts{}
+	}
+	if need > s.qx.capacity {
+		s.b.free(s.qx.p, &s.b.mem.Scratch)
+		p, err := s.b.alloc(need, &s.b.mem.Scratch, "quantized activations")
+		if err != nil {
+			s.b.fail(err)
+			s.qx.p, s.qx.capacity = 0, 0
+			return 0
+		}
+		s.qx.p, s.qx.capacity = p, need
+	}
+	s.launch("quantize_q8", driver.Dim{X: uint32((blocks + 3) / 4)}, driver.Dim{X: 32, Y: 4}, x.p, s.qx.p, blocks)
+	return s.qx.p
 }
 
 // normThreads is the block size of the norm kernels.

@@ -40,6 +40,18 @@ __device__ __forceinline__ u16 f32_to_f16(float f) {
 #endif
 }
 
+// dp4a: the dot product of the four signed bytes of a and b, plus c (sm_61's dp4a instruction; NVRTC
+// does not declare the __dp4a intrinsic, so it is written in PTX).
+__device__ __forceinline__ int dp4a(int a, int b, int c) {
+#ifdef GLM_SHIM
+	return __dp4a(a, b, c);
+#else
+	int r;
+	asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+	return r;
+#endif
+}
+
 // bf16_to_f32: bfloat16 is the top half of a float32.
 __device__ __forceinline__ float bf16_to_f32(u16 b) { return __uint_as_float((u32)b << 16); }
 

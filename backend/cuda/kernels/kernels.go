@@ -61,8 +61,8 @@ func PTXName(src string) string { return strings.TrimSuffix(src, path.Ext(src)) 
 
 var entryRE = regexp.MustCompile(`extern "C" __global__ void (\w+)\(`)
 
-// Entries returns the kernels a source defines, expanding its MATMUL_QUANT(name) and MATMUL_FLOAT(name)
-// instantiations, in order.
+// Entries returns the kernels a source defines, expanding its MATMUL_QUANT(name), MATMUL_FLOAT(name) and
+// MMVQ(name, ...) instantiations.
 func Entries(s Source) []string {
 	var names []string
 	for _, m := range entryRE.FindAllStringSubmatch(s.Text, -1) {
@@ -73,10 +73,15 @@ func Entries(s Source) []string {
 	for _, m := range instanceRE.FindAllStringSubmatch(s.Text, -1) {
 		names = append(names, "matmul_"+m[2], "embed_"+m[2])
 	}
+	for _, m := range mmvqRE.FindAllStringSubmatch(s.Text, -1) {
+		names = append(names, "matmul_"+m[1]+"_q8")
+	}
 	return names
 }
 
 var instanceRE = regexp.MustCompile(`(?m)^(MATMUL_QUANT|MATMUL_FLOAT)\((\w+)\)$`)
+
+var mmvqRE = regexp.MustCompile(`(?m)^MMVQ\((\w+),`)
 
 func read(f embed.FS, pattern string) []Source {
 	names, _ := fs.Glob(f, pattern) // the pattern is a constant: it cannot be malformed
