@@ -75,8 +75,18 @@ type Buf int
 // there (weights, KV caches, scratch), and the device's free and total memory now, as the driver reports
 // them. VRAM figures come from here: measured, not estimated.
 type DeviceMemory interface {
-	// held is what the backend holds now, peak the most it held at once.
-	DeviceMemory() (held, peak int64, free, total uint64)
+	DeviceMemory() VRAM
+}
+
+// VRAM is a device backend's memory: what it holds (by its own allocation totals), and the device's free
+// memory as the driver reported it at three moments and now.
+type VRAM struct {
+	Held, Peak           int64 // now, and the most at once
+	Weights, KV, Scratch int64 // what Held is made of
+	// FreeAtStart is before any weight was loaded, FreeLoaded after the weights, FreeFirstEval after the
+	// first evaluation (0 until then).
+	FreeAtStart, FreeLoaded, FreeFirstEval uint64
+	Free, Total                            uint64
 }
 
 // KVType is the element type of a KV cache.

@@ -161,8 +161,8 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: tensor.Kernels(), Threads: threads,
 				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
-			if _, peak, _, _, ok := m.VRAM(); ok {
-				res.VRAMBytes = &peak // like peak_rss_bytes: the most held at once
+			if v, ok := m.VRAM(); ok {
+				res.VRAMBytes = &v.Peak // like peak_rss_bytes: the most held at once
 				res.Kernels = "cuda"
 			}
 			out = append(out, res)

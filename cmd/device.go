@@ -79,7 +79,7 @@ func (f *deviceFlags) open(modelPath string, threads int, stderr io.Writer) (bac
 	if f.device == "auto" {
 		need := size * int64(gpu) / int64(max(blocks, 1))
 		need += need / 10
-		if _, _, free, _ := b.DeviceMemory(); free < uint64(need) {
+		if free := b.DeviceMemory().Free; free < uint64(need) {
 			fmt.Fprintf(stderr, "glmtool: --device auto: using the CPU (%s has %s free, %d blocks of %s need about %s; --gpu-layers offloads fewer)\n",
 				b.Device(), formatBytes(int64(free)), gpu, modelPath, formatBytes(need))
 			b.Close()

@@ -181,8 +181,8 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 		j := runJSON{PromptIDs: prompt, GeneratedIDs: res.Generated, PromptTokens: len(prompt), GeneratedTokens: len(res.Generated),
 			StopReason: res.StopReason, Seed: sampler.Seed(), Timings: timings(res), PeakRSSBytes: peakRSS(), TopLogprobs: tops,
 			Backend: m.Backend()}
-		if held, _, _, _, ok := m.VRAM(); ok {
-			j.VRAMBytes = &held
+		if v, ok := m.VRAM(); ok {
+			j.VRAMBytes = &v.Held
 		}
 		if j.GeneratedIDs == nil {
 			j.GeneratedIDs = []int32{}
@@ -202,8 +202,11 @@ func (a *app) runRun(cmd *cobra.Command, fl *runFlags) error {
 		t := timings(res)
 		fmt.Fprintf(a.stderr, "\nmodel: %s (%s), %d threads, seed %d\nprompt: %d tokens in %.0f ms (%.2f t/s)\ngenerate: %d tokens in %.0f ms (%.2f t/s), stop: %s\npeak RSS: %s\n",
 			fl.model, describeModel(m), m.Threads(), sampler.Seed(), len(prompt), t.PromptMS, t.PromptPerSec, len(res.Generated), t.GenerateMS, t.GeneratePerSec, res.StopReason, formatBytes(peakRSS()))
-		if held, _, free, total, ok := m.VRAM(); ok {
-			fmt.Fprintf(a.stderr, "VRAM: %s held by glmtool (weights, KV cache, scratch); device %s free of %s\n", formatBytes(held), formatBytes(int64(free)), formatBytes(int64(total)))
+		if v, ok := m.VRAM(); ok {
+			fmt.Fprintf(a.stderr, "VRAM: %s held by glmtool (weights %s, KV cache %s, scratch %s; peak %s)\n", formatBytes(v.Held),
+				formatBytes(v.Weights), formatBytes(v.KV), formatBytes(v.Scratch), formatBytes(v.Peak))
+			fmt.Fprintf(a.stderr, "device free: %s before load, %s after load, %s after the first evaluation, %s now, of %s\n",
+				formatBytes(int64(v.FreeAtStart)), formatBytes(int64(v.FreeLoaded)), formatBytes(int64(v.FreeFirstEval)), formatBytes(int64(v.Free)), formatBytes(int64(v.Total)))
 		}
 	}
 	// What was generated before Ctrl-C or SIGTERM is printed above; the exit code still says interrupted.

@@ -144,16 +144,15 @@ func (m *Model) Threads() int { return m.be.Threads() }
 // Backend names the backend that computes the model.
 func (m *Model) Backend() string { return m.be.Name() }
 
-// VRAM is the device memory the model's backend holds (weights, KV caches, scratch) now and at most, as
-// it counted its allocations, and the device's free and total memory now; ok is false for a backend in
-// host memory.
-func (m *Model) VRAM() (held, peak int64, free, total uint64, ok bool) {
+// VRAM is the device memory of the model's backend (backend.VRAM: what it holds, weights, KV caches
+// and scratch, now and at most, and the device's free memory before and after loading, after the first
+// evaluation and now); ok is false for a backend in host memory.
+func (m *Model) VRAM() (v backend.VRAM, ok bool) {
 	dm, ok := m.be.(backend.DeviceMemory)
 	if !ok {
-		return 0, 0, 0, 0, false
+		return backend.VRAM{}, false
 	}
-	held, peak, free, total = dm.DeviceMemory()
-	return held, peak, free, total, true
+	return dm.DeviceMemory(), true
 }
 
 // loadWeights finds every tensor of the architecture's registry (arch.Params.Tensors: names and shapes) in

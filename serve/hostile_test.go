@@ -114,9 +114,14 @@ func TestHealthWithoutKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("GET %s without a key: %d, want %d", path, resp.StatusCode, want)
+		}
+		// On the CPU backend there is no VRAM to report: null, not zero.
+		if path == "/health" && !strings.Contains(string(body), `"backend":"cpu","vram":null`) {
+			t.Errorf("GET /health: %s; want the backend and a null vram", body)
 		}
 	}
 	for _, key := range []string{"Bearer secre", "Bearer secrets", "secret", "Bearer  secret"} {

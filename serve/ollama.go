@@ -121,8 +121,8 @@ func (s *Server) ollamaRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/ps", func(w http.ResponseWriter, r *http.Request) {
 		m := s.ollamaModelInfo()
 		vram := int64(0) // the CPU backend holds nothing in video memory
-		if held, _, _, _, ok := s.cfg.Model.VRAM(); ok {
-			vram = held
+		if v, ok := s.cfg.Model.VRAM(); ok {
+			vram = v.Held
 		}
 		m.SizeVRAM, m.ExpiresAt = &vram, time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339)
 		writeJSON(w, http.StatusOK, struct {

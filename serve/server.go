@@ -92,8 +92,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		h := healthResponse{Status: "ok", SlotsIdle: s.FreeSlots(), Slots: s.cfg.Parallel, Backend: s.cfg.Model.Backend()}
-		if held, _, free, total, ok := s.cfg.Model.VRAM(); ok {
-			h.VRAM = &vramInfo{HeldBytes: held, FreeBytes: free, TotalBytes: total}
+		if v, ok := s.cfg.Model.VRAM(); ok {
+			h.VRAM = &vramInfo{HeldBytes: v.Held, FreeBytes: v.Free, TotalBytes: v.Total}
 		}
 		writeJSON(w, http.StatusOK, h)
 	})

@@ -30,15 +30,6 @@ type Options struct {
 	FloatActivations bool
 }
 
-// Memory is what the backend holds on the device, and the device's free and total memory as
-// cuMemGetInfo reported them when the backend started (Start) and now (Free, Total).
-type Memory struct {
-	Weights, KV, Scratch int64
-	Peak                 int64 // the most of the three together at any time
-	StartFree            uint64
-	Free, Total          uint64
-}
-
 // Backend computes on one CUDA device.
 type Backend struct {
 	d    *driver.Driver
@@ -50,8 +41,7 @@ type Backend struct {
 
 	floatActs bool
 	allocs    map[driver.Ptr]int64 // every live allocation and its size
-	mem       Memory
-	startFree uint64
+	mem       backend.VRAM         // the totals and snapshots; Free and Total are read when asked
 	err       error // the first failure since the last Host (operations return nothing)
 }
 
@@ -90,7 +80,7 @@ func New(opt Options) (*Backend, error) {
 		b.Close()
 		return nil, err
 	}
-	if b.startFree, _, err = b.memInfo(); err != nil {
+	if b.mem.FreeAtStart, _, err = b.memInfo(); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -142,19 +132,12 @@ func (b *Backend) Device() string {
 	return fmt.Sprintf("%s (compute %d.%d, %d SMs, driver CUDA %s)", b.info.Name, b.info.Major, b.info.Minor, b.info.Multiprocessors, v)
 }
 
-// Memory reports the backend's allocations and the device's memory now.
-func (b *Backend) Memory() Memory {
+// DeviceMemory is backend.DeviceMemory: the backend's allocations and the device's memory now.
+func (b *Backend) DeviceMemory() backend.VRAM {
 	m := b.mem
-	m.StartFree = b.startFree
+	m.Held = m.Weights + m.KV + m.Scratch
 	m.Free, m.Total, _ = b.memInfo()
 	return m
-}
-
-// DeviceMemory is backend.DeviceMemory: what the backend holds on the device, and its free and total
-// memory now.
-func (b *Backend) DeviceMemory() (held, peak int64, free, total uint64) {
-	m := b.Memory()
-	return m.Weights + m.KV + m.Scratch, m.Peak, m.Free, m.Total
 }
 
 var _ backend.DeviceMemory = (*Backend)(nil)
@@ -315,5 +298,10 @@ func (b *Backend) Commit(bool) error {
 		return err
 	}
 	defer b.d.Leave()
-	return b.d.Synchronize()
+	if err := b.d.Synchronize(); err != nil {
+		return err
+	}
+	free, _, err := b.d.MemInfo()
+	b.mem.FreeLoaded = free
+	return err
 }

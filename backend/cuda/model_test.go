@@ -137,7 +137,7 @@ func TestModelsMatchCPU(t *testing.T) {
 					worst = max(worst, d)
 				}
 			}
-			t.Logf("%d logit rows, worst |Δ| %.3g (bound %.3g); device memory %+v", len(want), worst, tc.tol, gb.Memory())
+			t.Logf("%d logit rows, worst |Δ| %.3g (bound %.3g); device memory %+v", len(want), worst, tc.tol, gb.DeviceMemory())
 			if tc.ref != "" {
 				rm, err := infer.Load(filepath.Join(td, "gguf", tc.ref), infer.Options{Threads: 2})
 				if err != nil {
@@ -181,7 +181,8 @@ func TestSessionCloseFreesDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	before, _, _, _, _ := m.VRAM()
+	v0, _ := m.VRAM()
+	before := v0.Held
 	for range 3 {
 		s, err := m.NewSession(256, infer.KVF16)
 		if err != nil {
@@ -190,12 +191,16 @@ func TestSessionCloseFreesDevice(t *testing.T) {
 		if _, err := s.Eval([]int32{1, 2, 3, 4, 5}, true); err != nil {
 			t.Fatal(err)
 		}
-		if during, _, _, _, _ := m.VRAM(); during <= before {
-			t.Fatalf("a session holds no device memory: %d before, %d with it", before, during)
+		if v, _ := m.VRAM(); v.Held <= before {
+			t.Fatalf("a session holds no device memory: %d before, %d with it", before, v.Held)
 		}
 		s.Close()
 	}
-	after, peak, _, _, _ := m.VRAM()
+	v1, _ := m.VRAM()
+	after, peak := v1.Held, v1.Peak
+	if v1.FreeAtStart == 0 || v1.FreeLoaded >= v1.FreeAtStart || v1.FreeFirstEval == 0 || v1.FreeFirstEval > v1.FreeLoaded {
+		t.Errorf("free memory before load %d, after load %d, after the first evaluation %d: want each below the one before", v1.FreeAtStart, v1.FreeLoaded, v1.FreeFirstEval)
+	}
 	if after != before {
 		t.Errorf("device memory %d before the sessions, %d after closing them", before, after)
 	}

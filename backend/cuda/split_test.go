@@ -74,8 +74,8 @@ func TestSplitMatchesCPU(t *testing.T) {
 							worst = max(worst, d)
 						}
 					}
-					held, _, _, _, _ := m.VRAM()
-					t.Logf("%s: worst |Δ| %.3g (bound %.3g), %d bytes on the GPU", m.Backend(), worst, tc.tol, held)
+					v, _ := m.VRAM()
+					t.Logf("%s: worst |Δ| %.3g (bound %.3g), %d bytes on the GPU", m.Backend(), worst, tc.tol, v.Held)
 				})
 			}
 		})

@@ -401,6 +401,10 @@ func (s *stream) Host(x backend.Acts) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.b.mem.FreeFirstEval == 0 && s.op() {
+		s.b.mem.FreeFirstEval, _, _ = s.b.d.MemInfo()
+		s.done()
+	}
 	s.rows = s.rows[:0]
 	for i := range a.rows {
 		s.rows = append(s.rows, s.host[i*a.width:(i+1)*a.width:(i+1)*a.width])

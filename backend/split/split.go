@@ -50,11 +50,11 @@ func (b *Backend) Name() string { return b.dev.Name() + "+" + b.host.Name() }
 func (b *Backend) Threads() int { return b.host.Threads() }
 
 // DeviceMemory is the device backend's, where it reports one.
-func (b *Backend) DeviceMemory() (held, peak int64, free, total uint64) {
+func (b *Backend) DeviceMemory() backend.VRAM {
 	if dm, ok := b.dev.(backend.DeviceMemory); ok {
 		return dm.DeviceMemory()
 	}
-	return 0, 0, 0, 0
+	return backend.VRAM{}
 }
 
 var _ backend.DeviceMemory = (*Backend)(nil)
