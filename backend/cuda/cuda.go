@@ -42,7 +42,7 @@ type Backend struct {
 	floatActs bool
 	allocs    map[driver.Ptr]int64 // every live allocation and its size
 	mem       backend.VRAM         // the totals and snapshots; Free and Total are read when asked
-	err       error // the first failure since the last Host (operations return nothing)
+	err       error                // the first failure since the last Host (operations return nothing)
 }
 
 var _ backend.Backend = (*Backend)(nil)
