@@ -82,3 +82,15 @@ __device__ __forceinline__ float block_sum(float v, float *red) {
 	__syncthreads(); // red is reused by the caller's next reduction
 	return t;
 }
+
+// store_row_sums finishes a warp's products of weight row r with tokens t0 .. t0+nt-1: each lane's partial
+// sums are added over the warp and lane 0 writes y[t][r] (+ bias[r]). nt must be the same in every lane
+// (it is a block's), so that no lane skips a shuffle.
+__device__ __forceinline__ void store_row_sums(const float *acc, int nt, int t0, float *y, int rows, int r,
+                                               const float *bias) {
+	for (int t = 0; t < nt; t++) {
+		float s = warp_sum(acc[t]);
+		if (threadIdx.x % WARP == 0)
+			y[(long long)(t0 + t) * rows + r] = s + (bias ? bias[r] : 0.0f);
+	}
+}

@@ -30,11 +30,7 @@
 				acc[t] += s;                                                                  \
 			}                                                                                     \
 		}                                                                                             \
-		for (int t = 0; t < nt; t++) { /* nt is the same in every lane: no lane skips a shuffle */     \
-			float s = warp_sum(acc[t]);                                                           \
-			if (lane == 0)                                                                        \
-				y[(long long)(t0 + t) * rows + r] = s + (bias ? bias[r] : 0.0f);            \
-		}                                                                                             \
+		store_row_sums(acc, nt, t0, y, rows, r, bias);                                                \
 	}                                                                                                     \
 	extern "C" __global__ void embed_##NAME(const u8 *w, int rowBytes, int cols, const int *ids, float *y) { \
 		const u8 *row = w + (long long)ids[blockIdx.x] * rowBytes;                                   \
@@ -61,11 +57,7 @@
 			for (int t = 0; t < nt; t++)                                                          \
 				acc[t] += v * x[(long long)(t0 + t) * cols + i];                              \
 		}                                                                                             \
-		for (int t = 0; t < nt; t++) { /* nt is the same in every lane: no lane skips a shuffle */     \
-			float s = warp_sum(acc[t]);                                                           \
-			if (lane == 0)                                                                        \
-				y[(long long)(t0 + t) * rows + r] = s + (bias ? bias[r] : 0.0f);            \
-		}                                                                                             \
+		store_row_sums(acc, nt, t0, y, rows, r, bias);                                                \
 	}                                                                                                     \
 	extern "C" __global__ void embed_##NAME(const u8 *w, int rowBytes, int cols, const int *ids, float *y) { \
 		const u8 *row = w + (long long)ids[blockIdx.x] * rowBytes;                                   \

@@ -61,11 +61,7 @@ __device__ __forceinline__ int ld_int2(const u8 *p) { return (int)((u32)ld16(p) 
 				DOT                                                                           \
 			}                                                                                     \
 		}                                                                                             \
-		for (int t = 0; t < nt; t++) {                                                                \
-			float s = warp_sum(acc[t]);                                                           \
-			if (lane == 0)                                                                        \
-				y[(long long)(t0 + t) * rows + r] = s + (bias ? bias[r] : 0.0f);            \
-		}                                                                                             \
+		store_row_sums(acc, nt, t0, y, rows, r, bias);                                                \
 	}
 
 // Q4_0: bytes 2..17 hold values j (low nibble) and j+16 (high nibble) of byte j.

@@ -393,54 +393,36 @@ int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 	return OK;
 }
 
+// errors are the results the shim returns, with CUDA's names and descriptions for them.
+struct ErrorText {
+	int code;
+	const char *name, *text;
+};
+const ErrorText errors[] = {
+	{OK, "CUDA_SUCCESS", "no error"},
+	{INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+	{OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+	{218, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
+	{222, "CUDA_ERROR_UNSUPPORTED_PTX_VERSION", "the provided PTX was compiled with an unsupported toolchain."},
+	{NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+	{LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED",
+	 "unspecified launch failure (the CPU shim found threads waiting at a barrier others never reach)"},
+};
+
+const ErrorText &error_text(int err) {
+	static const ErrorText unknown{-1, "CUDA_ERROR_UNKNOWN", "unknown error"};
+	for (const ErrorText &e : errors)
+		if (e.code == err)
+			return e;
+	return unknown;
+}
+
 int cuGetErrorString(int err, const char **s) {
-	switch (err) {
-	case OK:
-		*s = "no error";
-		break;
-	case INVALID_VALUE:
-		*s = "invalid argument";
-		break;
-	case OUT_OF_MEMORY:
-		*s = "out of memory";
-		break;
-	case NOT_FOUND:
-		*s = "named symbol not found";
-		break;
-	case LAUNCH_FAILED:
-		*s = "unspecified launch failure (the CPU shim found threads waiting at a barrier others never reach)";
-		break;
-	case 222:
-		*s = "the provided PTX was compiled with an unsupported toolchain.";
-		break;
-	default:
-		*s = "unknown error";
-	}
+	*s = error_text(err).text;
 	return OK;
 }
 int cuGetErrorName(int err, const char **s) {
-	switch (err) {
-	case OK:
-		*s = "CUDA_SUCCESS";
-		break;
-	case INVALID_VALUE:
-		*s = "CUDA_ERROR_INVALID_VALUE";
-		break;
-	case OUT_OF_MEMORY:
-		*s = "CUDA_ERROR_OUT_OF_MEMORY";
-		break;
-	case NOT_FOUND:
-		*s = "CUDA_ERROR_NOT_FOUND";
-		break;
-	case LAUNCH_FAILED:
-		*s = "CUDA_ERROR_LAUNCH_FAILED";
-		break;
-	case 222:
-		*s = "CUDA_ERROR_UNSUPPORTED_PTX_VERSION";
-		break;
-	default:
-		*s = "CUDA_ERROR_UNKNOWN";
-	}
+	*s = error_text(err).name;
 	return OK;
 }
 
