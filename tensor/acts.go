@@ -21,7 +21,8 @@ type Q8Acts struct {
 	weight     Type
 	repacked   bool
 	ggml       []byte
-	packed     []byte // 64-byte aligned view of packedBuf
+	scales     []float32 // the ggml layout's block scales as float32, row by row (AVX2 four-token kernel)
+	packed     []byte    // 64-byte aligned view of packedBuf
 	packedBuf  []byte
 	stride     int            // packed bytes per row
 	kernel     repackedKernel // for repacked rows: the weight type's kernels, chosen by Reset
@@ -66,6 +67,10 @@ func (a *Q8Acts) Reset(rows, cols int, w Type, repacked bool) error {
 	a.cols, a.rows, a.weight, a.repacked = cols, rows, w, repacked
 	a.kernel = repackedKernels[w]
 	a.ggml = grow(a.ggml, nb*34*rows)
+	if cap(a.scales) < nb*rows {
+		a.scales = make([]float32, nb*rows)
+	}
+	a.scales = a.scales[:nb*rows]
 	a.stride = 0
 	if !hasVNNI || nb < 2 || (!repacked && w != Q4_0 && w != Q8_0) {
 		return nil
@@ -93,6 +98,10 @@ func (a *Q8Acts) QuantizeRow(t int, x []float32) {
 	src := a.ggml[t*rb : (t+1)*rb]
 	quantizeQ8_0(x[:a.cols], src)
 	if a.stride == 0 {
+		sc := a.scales[t*nb : (t+1)*nb]
+		for b := range sc {
+			sc[b] = half(src[b*34:])
+		}
 		return
 	}
 	bias := actBias[a.weight]
@@ -162,14 +171,14 @@ func (a *Q8Acts) Dot(w []byte, t0 int, out []float32) {
 	rb := nb * 34
 	if a.stride == 0 {
 		i0 := 0
-		if hasFMA && (a.weight == Q4_0 || a.weight == Q8_0) {
+		if hasAVX2 && (a.weight == Q4_0 || a.weight == Q8_0) {
 			gemv4 := gemv4Q4_0AVX2
 			if a.weight == Q8_0 {
 				gemv4 = gemv4Q8_0AVX2
 			}
 			for ; i0+4 <= len(out); i0 += 4 {
-				r := a.ggml[(t0+i0)*rb:]
-				gemv4(&w[0], &r[0], &r[rb], &r[2*rb], &r[3*rb], nb, &out[i0])
+				r, s := a.ggml[(t0+i0)*rb:], a.scales[(t0+i0)*nb:]
+				gemv4(&w[0], &r[0], &r[rb], &r[2*rb], &r[3*rb], &s[0], &s[nb], &s[2*nb], &s[3*nb], nb, &out[i0])
 			}
 		}
 		for i := i0; i < len(out); i++ {
@@ -230,13 +239,15 @@ func grow(b []byte, n int) []byte {
 // each token exactly the bits the one-token kernel gives it, on this CPU with this kernel set. Where they
 // do, a batch of independent sequences can share them (several rows per pass over a weight) without
 // changing any sequence's result. True for the repacked AVX-512 VNNI kernels (one accumulator per token
-// in both) and for the K-quants (their four-token kernels are bit-identical, or there are none).
+// in both), for rows as stored without VNNI (the AVX2 four-token Q4_0/Q8_0 kernel adds each token's lanes
+// as the one-token kernel does, multiply then add; Q4_1/Q5_x have no four-token kernel there) and for the
+// K-quants (their four-token kernels are bit-identical, or there are none).
 func FourTokensExact(t Type, repacked bool) bool {
 	switch t {
 	case Q4_K, Q5_K, Q6_K:
 		return true
 	case Q4_0, Q8_0, Q4_1, Q5_0, Q5_1:
-		return repacked && hasVNNI
+		return repacked && hasVNNI || !repacked && !hasVNNI
 	}
 	return false
 }

@@ -312,6 +312,41 @@ func TestFourTokensExact(t *testing.T) {
 		}
 		checked++
 	}
+	// Rows as stored (the mapping, or no VNNI): the AVX2 four-token Q4_0/Q8_0 kernel, or one token at a time.
+	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0} {
+		const cols = 4096 + 96 // not a multiple of the VNNI kernels' pairs or groups
+		if !FourTokensExact(typ, false) || !HasQ8Dot(typ, false) {
+			continue
+		}
+		x := make([][]float32, 6)
+		for i := range x {
+			x[i] = make([]float32, cols)
+			for j := range x[i] {
+				x[i][j] = float32(rng.NormFloat64())
+			}
+		}
+		src := make([]float32, cols)
+		for j := range src {
+			src[j] = float32(rng.NormFloat64() * 0.05)
+		}
+		rb, _ := typ.RowBytes(int64(cols))
+		w := make([]byte, rb)
+		_ = Quantize(typ, src, w)
+		var acts Q8Acts
+		if err := acts.Set(x, cols, typ, false); err != nil {
+			t.Fatal(err)
+		}
+		all := make([]float32, len(x))
+		acts.Dot(w, 0, all)
+		for i := range x {
+			one := make([]float32, 1)
+			acts.Dot(w, i, one)
+			if math.Float32bits(one[0]) != math.Float32bits(all[i]) {
+				t.Errorf("%s rows as stored, token %d: in a batch %v, alone %v (kernels %s)", typ, i, all[i], one[0], Kernels())
+			}
+		}
+		checked++
+	}
 	for _, typ := range []Type{Q4_K, Q5_K, Q6_K} {
 		if !FourTokensExact(typ, false) {
 			t.Errorf("%s: the K-quants' four-token path must be exact", typ)

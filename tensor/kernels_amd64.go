@@ -220,13 +220,15 @@ func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
 //go:noescape
 func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32
 
-// AVX2 four-token Q4_0/Q8_0 kernels over nb blocks (kernels_q4q8_avx2_amd64.s).
+// AVX2 four-token Q4_0/Q8_0 kernels over nb blocks (kernels_q4q8_avx2_amd64.s): activation rows a0…a3
+// in ggml's Q8_0 layout and their block scales s0…s3 as float32; each token gets the one-token kernel's
+// bits.
 //
 //go:noescape
-func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out *float32)
 
 //go:noescape
-func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out *float32)
 
 // dot4Q6_KQ8_KAVX512 is dotQ6_KQ8_KAVX512 for four activation rows at once.
 //

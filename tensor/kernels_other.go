@@ -138,11 +138,21 @@ func dotQ4_1Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assemb
 func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32 { panic("unreachable: no assembly in this build") }
 
-func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
-	panic("unreachable: no assembly in this build")
+// gemv4Q4_0AVX2 and gemv4Q8_0AVX2 are the four-token kernels' Go twins: each token's one-token dot (the
+// kernels give each token exactly its bits; the float scales are the activations' own, so unused here).
+func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, _, _, _, _ *float32, nb int, out *float32) {
+	gemv4Go(dotQ4_0Q8_0Go, unsafe.Slice(w, nb*18), [4]*byte{a0, a1, a2, a3}, nb, out)
 }
-func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
-	panic("unreachable: no assembly in this build")
+
+func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, _, _, _, _ *float32, nb int, out *float32) {
+	gemv4Go(dotQ8_0Q8_0Go, unsafe.Slice(w, nb*34), [4]*byte{a0, a1, a2, a3}, nb, out)
+}
+
+func gemv4Go(dot func(w, a []byte) float32, w []byte, acts [4]*byte, nb int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for t, a := range acts {
+		res[t] = dot(w, unsafe.Slice(a, nb*34))
+	}
 }
 
 func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
