@@ -89,6 +89,14 @@ type VRAM struct {
 	Free, Total                            uint64
 }
 
+// BandwidthProber is implemented by a device backend that can measure its memory's bandwidth (a GPU:
+// device-to-device copies), which bench's roofline share of a generation test is taken against.
+type BandwidthProber interface {
+	// MeasureBandwidth copies a buffer of size bytes on the device a few times and returns bytes moved
+	// (read and written) per second.
+	MeasureBandwidth(size int64) (float64, error)
+}
+
 // KVType is the element type of a KV cache.
 type KVType int
 

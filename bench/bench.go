@@ -80,6 +80,8 @@ type Options struct {
 	// NewBackend, when set, makes the backend of each load (a GPU); it or its result nil: the CPU backend
 	// with the load's thread count.
 	NewBackend func(threads int) (backend.Backend, error)
+	// DeviceBandwidthBytes is the buffer a device backend's bandwidth probe copies (0: no probe).
+	DeviceBandwidthBytes int64
 	// Progress is called before each measurement with a short description.
 	Progress func(what string)
 }
@@ -92,6 +94,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	}
 	var out []Result
 	for _, threads := range opt.Threads {
+		first := len(out)
 		var be backend.Backend
 		if opt.NewBackend != nil {
 			if be, err = opt.NewBackend(threads); err != nil {
@@ -170,6 +173,15 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 		if deep != nil {
 			deep.Close()
 		}
+		if pr, ok := be.(backend.BandwidthProber); ok && opt.DeviceBandwidthBytes > 0 {
+			// A GPU's generation is bound by its own memory: its roofline is taken against a device copy.
+			bw, err := pr.MeasureBandwidth(opt.DeviceBandwidthBytes)
+			if err != nil {
+				m.Close()
+				return nil, fmt.Errorf("device bandwidth: %w", err)
+			}
+			SetBandwidth(out[first:], bw)
+		}
 		m.Close()
 	}
 	return out, nil
@@ -180,6 +192,9 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 func SetBandwidth(results []Result, bw float64) {
 	for i := range results {
 		r := &results[i]
+		if r.BandwidthBps > 0 {
+			continue // measured already, on its device
+		}
 		r.BandwidthBps = bw
 		if r.PromptTokens == 0 && bw > 0 {
 			pct := 100 * r.TokensPerSec * float64(r.BytesPerToken) / bw

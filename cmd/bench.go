@@ -197,6 +197,7 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	}
 	opt := bench.Options{Tests: tests, Threads: threads, Repetitions: fl.reps, Ctx: fl.ctx, KV: kv, Mmap: fl.mmap, LoRA: loras}
 	if fl.dev.device != "cpu" {
+		opt.DeviceBandwidthBytes = fl.bwSize
 		dev, stderr := fl.dev, cmd.ErrOrStderr()
 		// --device auto and --gpu-layers go by the first model's size and blocks.
 		opt.NewBackend = func(threads int) (backend.Backend, error) { return dev.open(models[0], threads, stderr) }

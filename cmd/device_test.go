@@ -82,6 +82,10 @@ func TestDeviceFlags(t *testing.T) {
 		if v, ok := r["vram_bytes"].(float64); r["backend"] != "CUDA" || !ok || v < 500e3 {
 			t.Errorf("bench row on cuda: backend %v, vram_bytes %v (the Q4_0 weights alone are 0.5 MB)", r["backend"], r["vram_bytes"])
 		}
+		// The roofline of a GPU's generation is against the device's own copy bandwidth.
+		if bw, _ := r["bandwidth_bytes_per_second"].(float64); bw <= 0 {
+			t.Errorf("bench row on cuda: bandwidth %v, want the device probe's", r["bandwidth_bytes_per_second"])
+		}
 	}
 
 	code, _, stderr = execCLI(t, bin, noDriver, append(args, "--device", "cuda")...)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/glmtool/glmtool/backend"
@@ -140,7 +141,54 @@ func (b *Backend) DeviceMemory() backend.VRAM {
 	return m
 }
 
-var _ backend.DeviceMemory = (*Backend)(nil)
+var (
+	_ backend.DeviceMemory    = (*Backend)(nil)
+	_ backend.BandwidthProber = (*Backend)(nil)
+)
+
+// MeasureBandwidth times device-to-device copies of a size-byte buffer (after one untimed copy) and
+// returns bytes read and written per second, the GPU's counterpart of bench's CPU streaming probe.
+func (b *Backend) MeasureBandwidth(size int64) (float64, error) {
+	if err := b.d.Enter(b.ctx); err != nil {
+		return 0, err
+	}
+	defer b.d.Leave()
+	// Two buffers of at most a quarter of the free memory each: the probe must not push the model out.
+	if free, _, err := b.d.MemInfo(); err == nil && uint64(size) > free/4 {
+		size = int64(free / 4)
+	}
+	if size < 1<<20 {
+		return 0, fmt.Errorf("less than 4 MiB of GPU memory free for the bandwidth probe")
+	}
+	var scratch int64
+	src, err := b.alloc(size, &scratch, "the bandwidth probe")
+	if err != nil {
+		return 0, err
+	}
+	defer b.free(src, &scratch)
+	dst, err := b.alloc(size, &scratch, "the bandwidth probe")
+	if err != nil {
+		return 0, err
+	}
+	defer b.free(dst, &scratch)
+	const reps = 8
+	var start time.Time
+	for i := range reps + 1 {
+		if i == 1 {
+			if err := b.d.Synchronize(); err != nil {
+				return 0, err
+			}
+			start = time.Now()
+		}
+		if err := b.d.CopyDevice(dst, src, size); err != nil {
+			return 0, err
+		}
+	}
+	if err := b.d.Synchronize(); err != nil {
+		return 0, err
+	}
+	return 2 * float64(size) * reps / time.Since(start).Seconds(), nil
+}
 
 func (b *Backend) memInfo() (free, total uint64, err error) {
 	if err := b.d.Enter(b.ctx); err != nil {
