@@ -10,6 +10,7 @@ cd "$(dirname "$0")"
 OUT="${OUT:-out}"
 mkdir -p "$OUT"
 export GLMTOOL_CUDA_DEVICE=1 GLMTOOL_TESTDATA="$PWD/testdata"
+export GLMTOOL_PTXAS="$(command -v ptxas || ls /usr/local/cuda*/bin/ptxas 2>/dev/null | head -1)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv > "$OUT/nvidia-smi.csv" 2>&1
 ./kernels.test -test.v -test.run 'Entries|Assembles' > "$OUT/kernels.log" 2>&1; echo "kernels rc=$?" | tee -a "$OUT/summary.txt"
 timeout 150 ./cuda.test -test.v -test.timeout 140s > "$OUT/cuda-tests.log" 2>&1; echo "cuda tests rc=$?" | tee -a "$OUT/summary.txt"
