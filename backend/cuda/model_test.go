@@ -155,13 +155,16 @@ func TestModelsMatchCPU(t *testing.T) {
 	}
 }
 
-// rms is the root-mean-square difference of two sets of logit rows.
+// rms is the root-mean-square difference of two sets of logit rows (a nil row of b counts as zeros).
 func rms(a, b [][]float32) float64 {
 	var s float64
 	n := 0
 	for i := range a {
 		for j := range a[i] {
-			d := float64(a[i][j] - b[i][j])
+			d := float64(a[i][j])
+			if b[i] != nil {
+				d -= float64(b[i][j])
+			}
 			s += d * d
 			n++
 		}
@@ -212,18 +215,21 @@ func TestSessionCloseFreesDevice(t *testing.T) {
 
 // TestSyntheticArchitecturesMatchCPU: each preset's architecture at a tiny shape (random weights, no
 // vocabulary, so it needs no test data and runs on a GPU machine too), at F16 and Q4_0 with an F32 KV
-// cache, gives the CPU's logits on the CUDA backend: within 2e-3 at F16, and within 0.1 at Q4_0, where
-// the blocks' products quantize activations the same way on both and the output layer (Q6_K, as
-// llama-quantize picks it) differs by the CPU's Q8_K activations (0.01–0.06 seen; logits have std ≈ 2.5).
+// cache, gives the CPU's logits on the CUDA backend: within 2e-3 at F16, and at Q4_0 within 5 % of the
+// logits' RMS (about 2.5, and 20 for ChatGLM-6B's residual scaling), where the blocks' products quantize
+// activations the same way on both and the output layer (Q6_K, as llama-quantize picks it) differs by
+// the CPU's Q8_K activations; there the GPU's logits must also be at least as close as the CPU's to the
+// F16 file's (the same weights: a synthetic model is a function of its seed).
 func TestSyntheticArchitecturesMatchCPU(t *testing.T) {
 	for _, name := range []string{"chatglm-6b", "chatglm3-6b", "glm4-9b", "glm4-9b-0414", "glm-edge-1.5b"} {
-		for _, typ := range []string{"f16", "q4_0"} {
-			t.Run(name+" "+typ, func(t *testing.T) {
-				p := convert.Presets[name]
-				p.Embedding, p.FeedForward, p.Blocks, p.Heads, p.Vocab, p.ContextLength = 256, 384, 2, 4, 384, 256
-				p.HeadsKV = min(p.HeadsKV, p.Heads)
-				p.RopeDims = 32 // half of the 64-wide heads, as the real models rotate half of theirs
-				path := filepath.Join(t.TempDir(), "m.gguf")
+		t.Run(name, func(t *testing.T) {
+			p := convert.Presets[name]
+			p.Embedding, p.FeedForward, p.Blocks, p.Heads, p.Vocab, p.ContextLength = 256, 384, 2, 4, 384, 256
+			p.HeadsKV = min(p.HeadsKV, p.Heads)
+			p.RopeDims = 32 // half of the 64-wide heads, as the real models rotate half of theirs
+			var ref [][]float32
+			for _, typ := range []string{"f16", "q4_0"} {
+				path := filepath.Join(t.TempDir(), typ+".gguf")
 				if _, err := convert.SyntheticShape(context.Background(), path, p, convert.SyntheticOptions{NoVocab: true, Seed: 7,
 					Options: convert.Options{OutType: typ, Threads: 2}}); err != nil {
 					t.Fatal(err)
@@ -242,23 +248,32 @@ func TestSyntheticArchitecturesMatchCPU(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer gm.Close()
+				want, got := evalAll(t, cm, infer.KVF32), evalAll(t, gm, infer.KVF32)
 				tol := 2e-3
 				if typ == "q4_0" {
-					tol = 0.1
+					tol = 0.05 * rms(want, make([][]float32, len(want)))
 				}
-				want, got := evalAll(t, cm, infer.KVF32), evalAll(t, gm, infer.KVF32)
 				worst := 0.0
 				for i := range want {
 					for j := range want[i] {
 						d := math.Abs(float64(got[i][j] - want[i][j]))
 						if !(d <= tol) {
-							t.Fatalf("row %d token %d: cuda %g, cpu %g (|Δ| %.3g > %.3g)", i, j, got[i][j], want[i][j], d, tol)
+							t.Fatalf("%s row %d token %d: cuda %g, cpu %g (|Δ| %.3g > %.3g)", typ, i, j, got[i][j], want[i][j], d, tol)
 						}
 						worst = max(worst, d)
 					}
 				}
-				t.Logf("%s (%s): %d rows, worst |Δ| %.3g", name, p.Family.Architecture(), len(want), worst)
-			})
-		}
+				t.Logf("%s (%s) %s: %d rows, worst |Δ| %.3g (bound %.3g)", name, p.Family.Architecture(), typ, len(want), worst, tol)
+				if ref == nil {
+					ref = want
+					continue
+				}
+				cpuErr, gpuErr := rms(want, ref), rms(got, ref)
+				t.Logf("RMS distance to the F16 weights' logits: cpu %.4g, cuda %.4g", cpuErr, gpuErr)
+				if gpuErr > 1.05*cpuErr+1e-3 {
+					t.Errorf("the CUDA logits are further from the F16 model's (%.4g) than the CPU's (%.4g)", gpuErr, cpuErr)
+				}
+			}
+		})
 	}
 }
