@@ -271,6 +271,26 @@ func dequantizedDot(wf []float32, act []byte) (want, tol float64) {
 	return want, float64(nb+16) * 0x1p-23 * abs
 }
 
+// batchAndRow returns n activation rows of cols normal values and a weight row of type typ quantized
+// from values of a real layer's scale (σ 0.05).
+func batchAndRow(rng *rand.Rand, typ Type, n, cols int) ([][]float32, []byte) {
+	x := make([][]float32, n)
+	for i := range x {
+		x[i] = make([]float32, cols)
+		for j := range x[i] {
+			x[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	src := make([]float32, cols)
+	for j := range src {
+		src[j] = float32(rng.NormFloat64() * 0.05)
+	}
+	rb, _ := typ.RowBytes(int64(cols))
+	w := make([]byte, rb)
+	_ = Quantize(typ, src, w) // a type with a Q8 dot always quantizes
+	return x, w
+}
+
 // TestFourTokensExact: where FourTokensExact says so, the four-token kernels give every token the bits
 // the one-token kernel gives it (a batch of sequences may then share them); the K-quants' four-token path
 // likewise. A failure here means batched decoding would change replies.
@@ -282,20 +302,8 @@ func TestFourTokensExact(t *testing.T) {
 		if !FourTokensExact(typ, true) || !CanRepack(typ, cols) {
 			continue
 		}
-		x := make([][]float32, 4)
-		for i := range x {
-			x[i] = make([]float32, cols)
-			for j := range x[i] {
-				x[i][j] = float32(rng.NormFloat64())
-			}
-		}
-		src := make([]float32, cols)
-		for j := range src {
-			src[j] = float32(rng.NormFloat64() * 0.05)
-		}
-		rb, _ := typ.RowBytes(int64(cols))
-		w, wr := make([]byte, rb), make([]byte, rb)
-		_ = Quantize(typ, src, w)
+		x, w := batchAndRow(rng, typ, 4, cols)
+		wr := make([]byte, len(w))
 		RepackRow(typ, w, wr)
 		var acts Q8Acts
 		if err := acts.Set(x, cols, typ, true); err != nil {
@@ -318,20 +326,7 @@ func TestFourTokensExact(t *testing.T) {
 		if !FourTokensExact(typ, false) || !HasQ8Dot(typ, false) {
 			continue
 		}
-		x := make([][]float32, 6)
-		for i := range x {
-			x[i] = make([]float32, cols)
-			for j := range x[i] {
-				x[i][j] = float32(rng.NormFloat64())
-			}
-		}
-		src := make([]float32, cols)
-		for j := range src {
-			src[j] = float32(rng.NormFloat64() * 0.05)
-		}
-		rb, _ := typ.RowBytes(int64(cols))
-		w := make([]byte, rb)
-		_ = Quantize(typ, src, w)
+		x, w := batchAndRow(rng, typ, 6, cols)
 		var acts Q8Acts
 		if err := acts.Set(x, cols, typ, false); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,42 @@ import (
 	"github.com/glmtool/glmtool/internal/testenv"
 )
 
+// loadPair loads path on the CPU backend and on a CUDA test backend, both closed when the test ends.
+func loadPair(t *testing.T, path string, lora []infer.LoRA) (cm, gm *infer.Model, gb *cuda.Backend) {
+	t.Helper()
+	cm, err := infer.Load(path, infer.Options{Threads: 2, LoRA: lora})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cm.Close() })
+	if gb, err = cuda.New(cudatest.Options(t)); err != nil {
+		t.Fatal(err)
+	}
+	if gm, err = infer.Load(path, infer.Options{Backend: gb, LoRA: lora}); err != nil {
+		gb.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gm.Close() })
+	return cm, gm, gb
+}
+
+// within fails the test at the first logit of got more than tol from want's, and returns the largest
+// difference.
+func within(t *testing.T, label string, got, want [][]float32, tol float64) float64 {
+	t.Helper()
+	worst := 0.0
+	for i := range want {
+		for j := range want[i] {
+			d := math.Abs(float64(got[i][j] - want[i][j]))
+			if !(d <= tol) { // NaN fails too
+				t.Fatalf("%s: logit row %d, token %d: %g, want %g (|Δ| %.3g > %.3g)", label, i, j, got[i][j], want[i][j], d, tol)
+			}
+			worst = max(worst, d)
+		}
+	}
+	return worst
+}
+
 // evalAll runs a prompt (logits after every token), three decode steps of one session and one step of a
 // two-session batch, returning every logit row in order.
 func evalAll(t *testing.T, m *infer.Model, kv infer.KVType) [][]float32 {
@@ -112,31 +148,9 @@ func TestModelsMatchCPU(t *testing.T) {
 				}
 				lora = []infer.LoRA{{Path: out, Scale: 1}}
 			}
-			cm, err := infer.Load(path, infer.Options{Threads: 2, LoRA: lora})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cm.Close()
-			gb, err := cuda.New(cudatest.Options(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			gm, err := infer.Load(path, infer.Options{Backend: gb, LoRA: lora})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer gm.Close()
+			cm, gm, gb := loadPair(t, path, lora)
 			want, got := evalAll(t, cm, tc.kv), evalAll(t, gm, tc.kv)
-			worst := 0.0
-			for i := range want {
-				for j := range want[i] {
-					d := math.Abs(float64(got[i][j] - want[i][j]))
-					if !(d <= tc.tol) {
-						t.Fatalf("logit row %d, token %d: cuda %g, cpu %g (|Δ| %.3g > %.3g)", i, j, got[i][j], want[i][j], d, tc.tol)
-					}
-					worst = max(worst, d)
-				}
-			}
+			worst := within(t, "cuda against cpu", got, want, tc.tol)
 			t.Logf("%d logit rows, worst |Δ| %.3g (bound %.3g); device memory %+v", len(want), worst, tc.tol, gb.DeviceMemory())
 			if tc.ref != "" {
 				rm, err := infer.Load(filepath.Join(td, "gguf", tc.ref), infer.Options{Threads: 2})
@@ -234,35 +248,13 @@ func TestSyntheticArchitecturesMatchCPU(t *testing.T) {
 					Options: convert.Options{OutType: typ, Threads: 2}}); err != nil {
 					t.Fatal(err)
 				}
-				cm, err := infer.Load(path, infer.Options{Threads: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer cm.Close()
-				gb, err := cuda.New(cudatest.Options(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				gm, err := infer.Load(path, infer.Options{Backend: gb})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer gm.Close()
+				cm, gm, _ := loadPair(t, path, nil)
 				want, got := evalAll(t, cm, infer.KVF32), evalAll(t, gm, infer.KVF32)
 				tol := 2e-3
 				if typ == "q4_0" {
 					tol = 0.05 * rms(want, make([][]float32, len(want)))
 				}
-				worst := 0.0
-				for i := range want {
-					for j := range want[i] {
-						d := math.Abs(float64(got[i][j] - want[i][j]))
-						if !(d <= tol) {
-							t.Fatalf("%s row %d token %d: cuda %g, cpu %g (|Δ| %.3g > %.3g)", typ, i, j, got[i][j], want[i][j], d, tol)
-						}
-						worst = max(worst, d)
-					}
-				}
+				worst := within(t, typ+" cuda against cpu", got, want, tol)
 				t.Logf("%s (%s) %s: %d rows, worst |Δ| %.3g (bound %.3g)", name, p.Family.Architecture(), typ, len(want), worst, tol)
 				if ref == nil {
 					ref = want

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/glmtool/glmtool/backend/cuda"
-	"github.com/glmtool/glmtool/backend/cuda/cudatest"
 	"github.com/glmtool/glmtool/infer"
 	"github.com/glmtool/glmtool/internal/testenv"
 	"github.com/glmtool/glmtool/serve"
@@ -63,21 +61,8 @@ func TestServerOnCUDA(t *testing.T) {
 		resp.Body.Close()
 		return out, string(health)
 	}
-	cm, err := infer.Load(path, infer.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cm.Close()
+	cm, gm, _ := loadPair(t, path, nil)
 	want, _ := replies(cm)
-	gb, err := cuda.New(cudatest.Options(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gm, err := infer.Load(path, infer.Options{Backend: gb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gm.Close()
 	got, health := replies(gm)
 	for i := range want {
 		if want[i] == "" {

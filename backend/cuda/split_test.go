@@ -3,7 +3,6 @@ package cuda_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -63,17 +62,7 @@ func TestSplitMatchesCPU(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer m.Close()
-					got := evalAll(t, m, infer.KVF32)
-					worst := 0.0
-					for i := range want {
-						for j := range want[i] {
-							d := math.Abs(float64(got[i][j] - want[i][j]))
-							if !(d <= tc.tol) {
-								t.Fatalf("row %d token %d: split %g, cpu %g", i, j, got[i][j], want[i][j])
-							}
-							worst = max(worst, d)
-						}
-					}
+					worst := within(t, "split against cpu", evalAll(t, m, infer.KVF32), want, tc.tol)
 					v, _ := m.VRAM()
 					t.Logf("%s: worst |Δ| %.3g (bound %.3g), %d bytes on the GPU", m.Backend(), worst, tc.tol, v.Held)
 				})
