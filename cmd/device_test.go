@@ -13,7 +13,7 @@ import (
 // GLMTOOL_CUDA_LIBRARY (the CPU shim here, the real driver on a GPU machine) with the CPU's greedy ids and
 // a VRAM line under -v; bench reports the CUDA backend and measured vram_bytes; with no driver, cuda is one
 // clear error (exit 1) and auto runs on the CPU with one line saying why; an unknown device is a usage
-// error (exit 2).
+// error (exit 2); `glmtool devices` lists the device, or says why there is none.
 func TestDeviceFlags(t *testing.T) {
 	model := testenv.Path(t, "gguf", "chatglm3-tiny-Q4_0.gguf")
 	opt := cudatest.Options(t)
@@ -85,6 +85,26 @@ func TestDeviceFlags(t *testing.T) {
 		// The roofline of a GPU's generation is against the device's own copy bandwidth.
 		if bw, _ := r["bandwidth_bytes_per_second"].(float64); bw <= 0 {
 			t.Errorf("bench row on cuda: bandwidth %v, want the device probe's", r["bandwidth_bytes_per_second"])
+		}
+	}
+
+	// glmtool devices: the shim's one device, or, with no driver, the reason (and still exit 0).
+	for _, c := range []struct {
+		env       []string
+		available bool
+		want      string
+	}{{lib, true, `"compute_capability": "6.1"`}, {noDriver, false, "no NVIDIA driver"}} {
+		code, out, stderr := execCLI(t, bin, c.env, "devices", "--json")
+		var r struct {
+			CPU  struct{ Kernels string }
+			CUDA struct {
+				Available bool
+				Devices   []any
+			}
+		}
+		if code != ExitOK || json.Unmarshal([]byte(out), &r) != nil || r.CPU.Kernels == "" || r.CUDA.Available != c.available ||
+			(len(r.CUDA.Devices) > 0) != c.available || !strings.Contains(out, c.want) {
+			t.Errorf("devices --json (%v): exit %d, %s %s", c.env, code, out, stderr)
 		}
 	}
 

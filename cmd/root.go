@@ -162,7 +162,7 @@ fine-tunes, stored as GGUF files compatible with llama.cpp.`,
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand(), a.runCommand(), a.chatCommand(), a.tokenizeCommand(), a.benchCommand(), a.perplexityCommand(), a.serveCommand())
+	root.AddCommand(a.infoCommand(), a.quantizeCommand(), a.convertCommand(), a.runCommand(), a.chatCommand(), a.tokenizeCommand(), a.benchCommand(), a.perplexityCommand(), a.serveCommand(), a.devicesCommand())
 	addCompletions(root)
 	return root
 }

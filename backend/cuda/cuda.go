@@ -353,3 +353,52 @@ func (b *Backend) Commit(bool) error {
 	b.mem.FreeLoaded = free
 	return err
 }
+
+// DeviceReport describes one CUDA device without loading glmtool's kernels on it.
+type DeviceReport struct {
+	Ordinal       int    `json:"ordinal"`
+	Name          string `json:"name"`
+	Compute       string `json:"compute_capability"` // "9.0"
+	SMs           int    `json:"multiprocessors"`
+	FreeBytes     uint64 `json:"free_bytes"`
+	TotalBytes    uint64 `json:"total_bytes"`
+	Usable        bool   `json:"usable"` // compute capability 6.1 or newer (the PTX's target)
+	DriverCUDA    string `json:"driver_cuda_version"`
+	DriverLibrary string `json:"driver_library"`
+}
+
+// Devices lists the CUDA devices the driver library (lib, or the system's when empty) sees.
+func Devices(lib string) ([]DeviceReport, error) {
+	var names []string
+	if lib != "" {
+		names = []string{lib}
+	}
+	d, err := driver.Open(names...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoDevice, err)
+	}
+	defer d.Close()
+	n, err := d.DeviceCount()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoDevice, err)
+	}
+	v, _ := d.Version()
+	var out []DeviceReport
+	for i := range n {
+		dev, info, err := d.Device(i)
+		if err != nil {
+			return nil, err
+		}
+		r := DeviceReport{Ordinal: i, Name: info.Name, Compute: fmt.Sprintf("%d.%d", info.Major, info.Minor), SMs: info.Multiprocessors,
+			TotalBytes: info.TotalMemory, Usable: info.Major > 6 || info.Major == 6 && info.Minor >= 1, DriverCUDA: v, DriverLibrary: d.Path()}
+		if ctx, err := d.PrimaryContext(dev); err == nil {
+			if d.Enter(ctx) == nil {
+				r.FreeBytes, _, _ = d.MemInfo()
+				d.Leave()
+			}
+			_ = d.ReleasePrimaryContext(dev)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
