@@ -204,7 +204,8 @@ func F16ToF32s(src []uint16, dst []float32) {
 // AttnValuesF16 is attention's weighted sum of F16 value rows for heads (at most 4) query heads that share
 // a KV head: out[e·hd+j] = Σ_{k<nk} scores[e·sstride+k] · value_k[j], value k's hd halves at vals[k·vstride:].
 // With AVX2 and FMA, four heads and hd a multiple of 16 it runs in assembly (output-stationary: each output
-// is written once), which sums in a different order from the Go code (tests bound the difference).
+// is written once; with AVX-512 and hd a multiple of 32, in 512-bit registers), which sums in a different
+// order from the Go code (tests bound the difference).
 func AttnValuesF16(scores []float32, sstride int, vals []uint16, vstride, nk, hd, heads int, out []float32) {
 	if nk <= 0 {
 		clear(out[:heads*hd])
@@ -219,7 +220,11 @@ func AttnValuesF16(scores []float32, sstride int, vals []uint16, vstride, nk, hd
 		block := max(1, (16<<10)/(2*hd))
 		for k0 := 0; k0 < nk; k0 += block {
 			n := min(block, nk-k0)
-			attnValues4F16AVX2(&scores[k0], sstride, (*byte)(unsafe.Pointer(&vals[k0*vstride])), 2*vstride, n, hd, &out[0], min(k0, 1))
+			kernel := attnValues4F16AVX2
+			if hasAVX512 && hd%32 == 0 {
+				kernel = attnValues4F16AVX512
+			}
+			kernel(&scores[k0], sstride, (*byte)(unsafe.Pointer(&vals[k0*vstride])), 2*vstride, n, hd, &out[0], min(k0, 1))
 		}
 		return
 	}

@@ -182,6 +182,12 @@ func axpyAVX2(y *float32, a float32, x *float32, n int)
 //go:noescape
 func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int)
 
+// attnValues4F16AVX512 is attnValues4F16AVX2 with 512-bit registers, for hd a multiple of 32
+// (kernels_float_amd64.s).
+//
+//go:noescape
+func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int)
+
 //go:noescape
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32
 

@@ -108,6 +108,11 @@ func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, h
 	attnValues4F16Go(s, sstride, v, vstride/2, nk, hd, 4, o)
 }
 
+// attnValues4F16AVX512 is the same Go code (AttnValuesF16 never calls it here: hasAVX512 is false).
+func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int) {
+	attnValues4F16AVX2(scores, sstride, vals, vstride, nk, hd, out, add)
+}
+
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32 {
 	panic("unreachable: no assembly in this build")
 }
