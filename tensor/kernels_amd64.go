@@ -188,6 +188,11 @@ func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, h
 //go:noescape
 func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int)
 
+// expSumAVX512 is expSumGo in 512-bit registers, bit for bit (kernels_float_amd64.s).
+//
+//go:noescape
+func expSumAVX512(x *float32, n int, mx float32) float64
+
 //go:noescape
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32
 

@@ -113,6 +113,11 @@ func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk,
 	attnValues4F16AVX2(scores, sstride, vals, vstride, nk, hd, out, add)
 }
 
+// expSumAVX512 is expSumGo (ExpSum never calls it here: hasAVX512 is false).
+func expSumAVX512(x *float32, n int, mx float32) float64 {
+	return expSumGo(unsafe.Slice(x, n), mx)
+}
+
 func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32 {
 	panic("unreachable: no assembly in this build")
 }
