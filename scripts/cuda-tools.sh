@@ -12,6 +12,10 @@ fi
 src=/etc/apt/sources.list.d/debian.sources
 if [ -f "$src" ] && ! grep -q 'non-free' "$src"; then
 	sed -i 's/^Components: main$/Components: main contrib non-free/' "$src"
+elif [ ! -f "$src" ] && ! grep -rqs 'non-free' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	# A one-line-style sources.list: add the component for this release.
+	. /etc/os-release
+	echo "deb http://deb.debian.org/debian ${VERSION_CODENAME:-bookworm} non-free" > /etc/apt/sources.list.d/glmtool-non-free.list
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
