@@ -9,15 +9,21 @@ import (
 )
 
 // peakRSS reads the process's peak resident set size (VmHWM) from /proc, in bytes; 0 where unavailable.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
+func peakRSS() int64 { return procKB("/proc/self/status", "VmHWM:") }
+
+// memTotal is the machine's memory (MemTotal) in bytes, 0 where unavailable.
+func memTotal() int64 { return procKB("/proc/meminfo", "MemTotal:") }
+
+// procKB reads the "KEY: N kB" line of a /proc file, in bytes; 0 where the file or key is missing.
+func procKB(path, key string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb * 1024
 		}
