@@ -67,12 +67,15 @@ func (a *Q8Acts) Reset(rows, cols int, w Type, repacked bool) error {
 	a.cols, a.rows, a.weight, a.repacked = cols, rows, w, repacked
 	a.kernel = repackedKernels[w]
 	a.ggml = grow(a.ggml, nb*34*rows)
-	if cap(a.scales) < nb*rows {
-		a.scales = make([]float32, nb*rows)
-	}
-	a.scales = a.scales[:nb*rows]
+	a.scales = a.scales[:0]
 	a.stride = 0
 	if !hasVNNI || nb < 2 || (!repacked && w != Q4_0 && w != Q8_0) {
+		if a.avx2Tile() { // ggml-layout rows: the AVX2 four-token kernel reads float scales
+			if cap(a.scales) < nb*rows {
+				a.scales = make([]float32, nb*rows)
+			}
+			a.scales = a.scales[:nb*rows]
+		}
 		return nil
 	}
 	a.stride = nb / 2 * pairBytes
@@ -98,9 +101,11 @@ func (a *Q8Acts) QuantizeRow(t int, x []float32) {
 	src := a.ggml[t*rb : (t+1)*rb]
 	quantizeQ8_0(x[:a.cols], src)
 	if a.stride == 0 {
-		sc := a.scales[t*nb : (t+1)*nb]
-		for b := range sc {
-			sc[b] = half(src[b*34:])
+		if len(a.scales) > 0 { // the AVX2 four-token kernel's float scales
+			sc := a.scales[t*nb : (t+1)*nb]
+			for b := range sc {
+				sc[b] = half(src[b*34:])
+			}
 		}
 		return
 	}
@@ -164,6 +169,12 @@ func packGroups(src, dst []byte, bias int32) {
 	}
 }
 
+// avx2Tile reports whether Dot runs the AVX2 four-token kernel (ggml-layout rows of Q4_0 or Q8_0), which
+// reads the activation scales as float32.
+func (a *Q8Acts) avx2Tile() bool {
+	return hasAVX2 && !a.repacked && (a.weight == Q4_0 || a.weight == Q8_0)
+}
+
 // Dot sets out[i] to the dot product of the weight row w (of the type given to Set) with activation row
 // t0+i. Four rows at a time share one pass over the weights.
 func (a *Q8Acts) Dot(w []byte, t0 int, out []float32) {
@@ -171,7 +182,7 @@ func (a *Q8Acts) Dot(w []byte, t0 int, out []float32) {
 	rb := nb * 34
 	if a.stride == 0 {
 		i0 := 0
-		if hasAVX2 && (a.weight == Q4_0 || a.weight == Q8_0) {
+		if a.avx2Tile() {
 			gemv4 := gemv4Q4_0AVX2
 			if a.weight == Q8_0 {
 				gemv4 = gemv4Q8_0AVX2

@@ -28,7 +28,8 @@ type stream struct {
 	bufs   []*acts
 	ints   driver.Ptr // staging for the int32 tables of one operation
 	intCap int64
-	qx     *acts // activations quantized for the dp4a products
+	qx     *acts   // activations quantized for the dp4a products
+	tab    []int32 // a host table (positions, visible lengths) on its way to ints
 	thetas map[*backend.Rope]driver.Ptr
 	host   []float32
 	rows   [][]float32
@@ -111,7 +112,7 @@ func (s *stream) Acts(id backend.Buf, rows, width int) backend.Acts {
 	return a
 }
 
-// upload copies v into the stream's int32 staging buffer at element offset off.
+// ints32 copies v into the stream's int32 staging buffer and returns its device address.
 func (s *stream) ints32(v []int32) driver.Ptr {
 	need := int64(4 * len(v))
 	if need > s.intCap {
@@ -136,13 +137,13 @@ func (s *stream) Embed(dst backend.Acts, table backend.Matrix, ids []int32) {
 	}
 	defer s.done()
 	w, d := table.(*matrix), dev(dst)
-	p := s.ints32(ids)
 	for _, id := range ids {
 		if id < 0 || int(id) >= w.rows {
 			s.b.fail(fmt.Errorf("token id %d outside the embedding's %d rows", id, w.rows))
 			return
 		}
 	}
+	p := s.ints32(ids)
 	s.launch(w.emName, driver.Dim{X: uint32(len(ids))}, driver.Dim{X: 128}, w.p, w.rowBytes, w.cols, p, d.p)
 }
 
@@ -315,11 +316,11 @@ func (s *stream) RoPE(x backend.Acts, heads, hd int, r *backend.Rope, pos []back
 		pairs *= 2 // both halves
 	}
 	th := s.theta(r)
-	tab := make([]int32, 0, 2*len(pos))
+	s.tab = s.tab[:0]
 	for _, p := range pos {
-		tab = append(tab, p.Pos, p.Block)
+		s.tab = append(s.tab, p.Pos, p.Block)
 	}
-	pp := s.ints32(tab)
+	pp := s.ints32(s.tab)
 	s.flat("rope", in.rows*heads*pairs, in.p, in.rows, heads, hd, th, len(r.Theta), mode, r.PosScale, pp)
 }
 
@@ -357,11 +358,11 @@ func (s *stream) Attention(dst, q, k, v backend.Acts, l int, seqs []backend.Seq,
 		}
 		rowK := driver.Ptr(int64(off) * int64(kvw) * 4)
 		s.flat("kv_store", sq.Rows*kvw, kc, vc, f16, kvw, sq.Slot, ka.p+rowK, va.p+rowK, sq.Rows)
-		vis := make([]int32, sq.Rows)
-		for i, n := range sq.Visible[:sq.Rows] {
-			vis[i] = int32(n)
+		s.tab = s.tab[:0]
+		for _, n := range sq.Visible[:sq.Rows] {
+			s.tab = append(s.tab, int32(n))
 		}
-		vp := s.ints32(vis)
+		vp := s.ints32(s.tab)
 		rowQ := driver.Ptr(int64(off) * int64(heads*hd) * 4)
 		s.launch("attention", driver.Dim{X: uint32(sq.Rows), Y: uint32(heads)}, driver.Dim{X: attThreads},
 			out.p+rowQ, qa.p+rowQ, kc, vc, f16, kvw, hd, heads, heads/kvHeads, vp, scale)
