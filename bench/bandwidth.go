@@ -4,15 +4,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/glmtool/glmtool/tensor"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 )
 
 // Bandwidth measures the memory read bandwidth a decoder can reach: threads readers each stream their
 // share of a buffer of size bytes (touched once first, so it is resident) with the kernels' vector loads,
-// four streams per reader and software prefetch (tensor.StreamSum), and the best of three passes is
+// four streams per reader and software prefetch (kernel set k's StreamSum), and the best of three passes is
 // returned in bytes per second. A scalar loop reads about half as fast on two cores, which would overstate
 // every roofline share twofold.
-func Bandwidth(size int64, threads int) float64 {
+func Bandwidth(k *kernels.Set, size int64, threads int) float64 {
 	threads = max(1, threads)
 	buf := make([]byte, size)
 	for i := 0; i < len(buf); i += 4096 {
@@ -30,7 +30,7 @@ func Bandwidth(size int64, threads int) float64 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sums[t] += tensor.StreamSum(buf[a:b])
+				sums[t] += k.StreamSum(buf[a:b])
 			}()
 		}
 		wg.Wait()

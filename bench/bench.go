@@ -12,6 +12,7 @@ import (
 
 	"github.com/glmtool/glmtool/arch"
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/infer"
 	"github.com/glmtool/glmtool/tensor"
 )
@@ -92,6 +93,10 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	if err != nil {
 		return nil, err
 	}
+	k, err := kernels.Default() // the CPU backend's kernel set, for the report
+	if err != nil {
+		return nil, err
+	}
 	var out []Result
 	for _, threads := range opt.Threads {
 		first := len(out)
@@ -161,7 +166,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 				sd = 0
 			}
 			res := Result{Model: filepath.Base(path), Architecture: m.Params.Family.Architecture(), Family: string(m.Params.Family),
-				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: tensor.Kernels(), Threads: threads,
+				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: k.Name(), Threads: threads,
 				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
 			if v, ok := m.VRAM(); ok {

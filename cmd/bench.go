@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/bench"
 	"github.com/glmtool/glmtool/convert"
 )
@@ -225,7 +226,11 @@ func (a *app) runBench(cmd *cobra.Command, fl *benchFlags) error {
 	if opt.Progress != nil {
 		opt.Progress("measuring memory bandwidth")
 	}
-	bench.SetBandwidth(results, bench.Bandwidth(fl.bwSize, max(threads[len(threads)-1], physicalCores())))
+	k, err := kernels.Default()
+	if err != nil {
+		return err
+	}
+	bench.SetBandwidth(results, bench.Bandwidth(k, fl.bwSize, max(threads[len(threads)-1], physicalCores())))
 	if fl.plot != "" {
 		if err := bench.Plot(results, fl.plot); err != nil {
 			return err

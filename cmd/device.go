@@ -90,7 +90,12 @@ func (f *deviceFlags) open(modelPath string, threads int, stderr io.Writer) (bac
 	if gpu == blocks {
 		return b, nil
 	}
-	sb, err := split.New(cpu.New(threads), b, gpu)
+	c, err := cpu.New(threads)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	sb, err := split.New(c, b, gpu)
 	if err != nil {
 		b.Close()
 		return nil, err

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/backend/cuda"
-	"github.com/glmtool/glmtool/tensor"
 )
 
 // devicesJSON is `glmtool devices --json`.
@@ -46,8 +46,12 @@ below compute capability 6.1 is listed as not usable (glmtool's kernels need Pas
   glmtool devices --json`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := kernels.Default()
+			if err != nil {
+				return err
+			}
 			r := devicesJSON{CPU: cpuReport{Model: cpuModel(), Cores: physicalCores(), Threads: runtime.NumCPU(),
-				Kernels: tensor.Kernels(), MemoryBytes: memTotal()}}
+				Kernels: k.Name(), MemoryBytes: memTotal()}}
 			devs, err := cuda.Devices(os.Getenv(cudaLibraryEnv))
 			r.CUDA = cudaReport{Available: err == nil && len(devs) > 0, Devices: devs}
 			switch {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/glmtool/glmtool/tensor"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 )
 
 // Exit codes. Scripts can tell a bad command line from a failed run and from an interrupted one.
@@ -144,7 +144,7 @@ fine-tunes, stored as GGUF files compatible with llama.cpp.`,
 	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		if err := tensor.CheckKernelsEnv(); err != nil {
+		if _, err := kernels.Default(); err != nil { // a GLMTOOL_KERNELS that names no kernel set
 			return usageError{err}
 		}
 		if a.cpuProfile == "" {

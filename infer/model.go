@@ -108,7 +108,11 @@ func FromFile(f *gguf.File, opt Options) (*Model, error) {
 	}
 	m.be = opt.Backend
 	if m.be == nil {
-		m.be = cpu.New(opt.Threads)
+		be, err := cpu.New(opt.Threads)
+		if err != nil {
+			return nil, err
+		}
+		m.be = be
 	}
 	m.rope = m.graph.rope(p)
 	if err := m.loadWeights(); err != nil {

@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // F32ToF16 converts to IEEE binary16 with round-to-nearest-even. It is ggml's portable
 // ggml_compute_fp32_to_fp16 (from the FP16 library), which lets the FPU do the rounding and has no
@@ -56,3 +59,15 @@ func F32ToBF16(f float32) uint16 {
 
 // BF16ToF32 converts bfloat16 to float32 exactly.
 func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// F16ToF32s converts len(dst) halves.
+func F16ToF32s(src []uint16, dst []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	if !dequantizeF16Fast(unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 2*len(dst)), dst) {
+		for i := range dst {
+			dst[i] = f16Table[src[i]]
+		}
+	}
+}

@@ -48,31 +48,3 @@ func BenchmarkDequantize(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkDotQ6_K compares the Q6_K·Q8_K integer dot with decoding the row and a float dot.
-func BenchmarkDotQ6_K(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	x, y := make([]float32, 4096), make([]float32, 4096)
-	for i := range x {
-		x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-	}
-	w, a := make([]byte, 16*210), make([]byte, 16*292)
-	_ = Quantize(Q6_K, x, w)
-	_ = Quantize(Q8_K, y, a)
-	row := make([]float32, 4096)
-	b.Run("int", func(b *testing.B) {
-		for b.Loop() {
-			_ = DotQ6_KQ8_K(w, a)
-		}
-	})
-	b.Run("decode+float", func(b *testing.B) {
-		for b.Loop() {
-			_ = Dequantize(Q6_K, w, row)
-			var s float32
-			for i, v := range row {
-				s += v * y[i]
-			}
-			_ = s
-		}
-	})
-}

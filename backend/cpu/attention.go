@@ -93,7 +93,7 @@ func (s *stream) Attention(dst, qa, ka, va backend.Acts, l int, seqs []backend.S
 		}
 		s.attn = attentionJob{b: b, c: c, l: l, q: q[off : off+sq.Rows], out: out[off : off+sq.Rows], visible: sq.Visible,
 			stride: stride, hd: hd, heads: heads, group: heads / kvHeads, scale: scale, perJob: perJob,
-			f16: c.typ == backend.KVF16 && perJob == 4 && hd%16 == 0 && tensor.HasFloatKernels()}
+			f16: c.typ == backend.KVF16 && perJob == 4 && hd%16 == 0 && b.k.Traits(tensor.F16, hd, false).Kernel}
 		b.pool.run(sq.Rows*heads/perJob, &s.attn)
 		off += sq.Rows
 	}
@@ -146,18 +146,18 @@ func (j *attentionJob) runRange(worker, a, b int) {
 			key := j.c.key(j.l, k, g, hd, kb)
 			for e := range j.perJob {
 				h := h0 + e
-				scores[e*j.stride+k] = tensor.DotF32(j.q[i][h*hd:(h+1)*hd], key) * j.scale
+				scores[e*j.stride+k] = j.b.k.DotF32(j.q[i][h*hd:(h+1)*hd], key) * j.scale
 			}
 		}
 		for e := range j.perJob {
-			softmax(scores[e*j.stride : e*j.stride+nk])
+			softmax(j.b.k, scores[e*j.stride:e*j.stride+nk])
 			clear(j.out[i][(h0+e)*hd : (h0+e+1)*hd])
 		}
 		for k := range nk {
 			val := j.c.value(j.l, k, g, hd, vb)
 			for e := range j.perJob {
 				h := h0 + e
-				tensor.Axpy(scores[e*j.stride+k], val, j.out[i][h*hd:(h+1)*hd])
+				j.b.k.Axpy(scores[e*j.stride+k], val, j.out[i][h*hd:(h+1)*hd])
 			}
 		}
 	}
@@ -179,14 +179,14 @@ func (j *attentionJob) runF16(worker, a, b int) {
 		qs := [4][]float32{qrow[h0*hd : (h0+1)*hd], qrow[(h0+1)*hd : (h0+2)*hd], qrow[(h0+2)*hd : (h0+3)*hd], qrow[(h0+3)*hd : (h0+4)*hd]}
 		for k := range nk {
 			off := 2 * (k*c.width + g*hd)
-			tensor.DotFloatRows(tensor.F16, keys[off:off+2*hd], qs[:], res)
+			j.b.k.DotFloatRows(tensor.F16, keys[off:off+2*hd], qs[:], res)
 			for e, r := range res {
 				scores[e*j.stride+k] = r * j.scale
 			}
 		}
 		for e := range 4 {
-			softmax(scores[e*j.stride : e*j.stride+nk])
+			softmax(j.b.k, scores[e*j.stride:e*j.stride+nk])
 		}
-		tensor.AttnValuesF16(scores, j.stride, vals[g*hd:], c.width, nk, hd, 4, j.out[i][h0*hd:(h0+4)*hd])
+		j.b.k.AttnValuesF16(scores, j.stride, vals[g*hd:], c.width, nk, hd, 4, j.out[i][h0*hd:(h0+4)*hd])
 	}
 }

@@ -12,8 +12,7 @@ import (
 // the generic one (decode each row, then one dot or axpy per head).
 func BenchmarkAttentionDecode(bm *testing.B) {
 	const heads, kvHeads, hd, nk = 32, 2, 128, 4096
-	b := New(1)
-	defer b.Close()
+	b := testBackend(bm, 1)
 	kc, _ := b.NewKV(1, nk, kvHeads*hd, backend.KVF16)
 	c := kc.(*kvCache)
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -47,11 +46,12 @@ func BenchmarkAttentionDecode(bm *testing.B) {
 }
 
 func BenchmarkSoftmax4096(bm *testing.B) {
+	k := testBackend(bm, 1).k
 	x := make([]float32, 4096)
 	for i := range x {
 		x[i] = float32(i%97) * 0.01
 	}
 	for bm.Loop() {
-		softmax(x)
+		softmax(k, x)
 	}
 }

@@ -14,8 +14,7 @@ import (
 // 32 and 128.
 func TestAttentionMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	b := New(2)
-	defer b.Close()
+	b := testBackend(t, 2)
 	for _, c := range []struct{ heads, kvHeads, hd, past, n int }{{8, 2, 32, 20, 3}, {4, 2, 128, 7, 1}, {4, 4, 16, 5, 2}, {16, 2, 32, 40, 4}} {
 		for _, typ := range []backend.KVType{backend.KVF32, backend.KVF16, backend.KVQ8_0} {
 			if typ == backend.KVQ8_0 && c.hd%32 != 0 {

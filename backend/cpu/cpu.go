@@ -1,7 +1,8 @@
 // Package cpu is the CPU backend: weights used in place from the file mapping or copied onto huge pages
 // and repacked for the kernels (resident.go), matrix products tiled for the caches over tensor/'s SIMD
 // kernels (matmul.go), a persistent worker pool handing out row chunks (pool.go), norms and activations
-// (ops.go), RoPE and attention over an F16 or F32 KV cache (attention.go, kv.go).
+// (ops.go), RoPE and attention over an F16 or F32 KV cache (attention.go, kv.go). The dot products, softmax
+// exponentials and stream probe are one kernel set (kernels/), chosen when the backend starts.
 package cpu
 
 import (
@@ -9,12 +10,14 @@ import (
 	"runtime"
 
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/internal/mmap"
 	"github.com/glmtool/glmtool/tensor"
 )
 
 // Backend computes on the CPU with a fixed set of worker goroutines.
 type Backend struct {
+	k        *kernels.Set
 	threads  int
 	pool     *pool
 	matrices []*matrix
@@ -30,12 +33,22 @@ type Backend struct {
 
 var _ backend.Backend = (*Backend)(nil)
 
-// New starts a backend with threads workers (0: one per CPU).
-func New(threads int) *Backend {
+// New starts a backend with threads workers (0: one per CPU) on the default kernel set (kernels.Default:
+// the best this CPU runs, limited by GLMTOOL_KERNELS, whose unknown values are the error).
+func New(threads int) (*Backend, error) {
+	k, err := kernels.Default()
+	if err != nil {
+		return nil, err
+	}
+	return NewWithKernels(threads, k), nil
+}
+
+// NewWithKernels starts a backend with threads workers (0: one per CPU) on kernel set k.
+func NewWithKernels(threads int, k *kernels.Set) *Backend {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	b := &Backend{threads: threads, pool: newPool(threads)}
+	b := &Backend{k: k, threads: threads, pool: newPool(threads)}
 	b.scratch = make([][]float32, threads)
 	b.results = make([][]float32, threads)
 	b.tiles = make([][16]float32, threads)
@@ -51,6 +64,9 @@ func New(threads int) *Backend {
 // Name is "cpu".
 func (b *Backend) Name() string { return "cpu" }
 
+// Kernels names the kernel set (generic, avx2, avx512 or avx512-vnni).
+func (b *Backend) Kernels() string { return b.k.Name() }
+
 // Threads is the number of workers.
 func (b *Backend) Threads() int { return b.threads }
 
@@ -65,7 +81,7 @@ type matrix struct {
 	src      backend.MatrixSource
 	rowBytes int
 	data     []byte
-	repacked bool // rows rearranged by tensor.RepackRow (resident matrices only)
+	repacked bool // rows rearranged by kernels.RepackRow (resident matrices only)
 }
 
 func (w *matrix) Name() string      { return w.src.Name }

@@ -15,8 +15,7 @@ import (
 func TestKVCacheTypes(t *testing.T) {
 	const layers, slots, heads, hd = 2, 5, 3, 64
 	width := heads * hd
-	b := New(1)
-	defer b.Close()
+	b := testBackend(t, 1)
 	rng := rand.New(rand.NewPCG(1, 2))
 	rows := make([][]float32, layers*slots*2)
 	for i := range rows {

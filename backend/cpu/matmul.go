@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/tensor"
 )
 
@@ -13,36 +14,36 @@ import (
 // streams each weight row once.
 //
 // The rows of a batch (one token of each of several sessions) use the four-token kernels only where those
-// give every row the one-token kernel's exact result (tensor.FourTokensExact), so that each session gets
-// what it would alone.
+// give every row the one-token kernel's exact result (the kernel set's Traits.RowsExact), so that each
+// session gets what it would alone.
 func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bias backend.Vector, rowExact bool) {
 	w, x, out := wm.(*matrix), rows(xa), rows(dst)
 	b, ws := s.b, s
 	job := &ws.mm // in the stream, so that a product allocates nothing
 	*job = matmulJob{b: b, w: w, x: x, bias: vec(bias), out: out, chunk: len(x), step: 4}
-	if rowExact && !tensor.FourTokensExact(w.src.Type, w.repacked) {
+	tr := b.k.Traits(w.src.Type, w.src.Cols, w.repacked)
+	if rowExact && !tr.RowsExact {
 		job.step = 1
 	}
-	switch act := activationType(w); act {
-	case tensor.Q8_0:
-		// Cannot fail: activationType checked the type and width.
+	switch act := tr.VecDotType; {
+	case !tr.Kernel: // no kernel: rows decoded one at a time
+	case act == tensor.Q8_0:
+		// Cannot fail: Traits checked the type and width.
 		_ = ws.acts.Reset(len(x), w.src.Cols, w.src.Type, w.repacked)
 		if len(x) < parallelQuantRows {
 			for t, row := range x {
 				ws.acts.QuantizeRow(t, row)
 			}
 		} else { // a prompt: quantizing is worth splitting over the workers too
-			ws.quant = quantJob{acts: &ws.acts, x: x}
+			ws.quant = quantJob{acts: ws.acts, x: x}
 			b.pool.run(len(x), &ws.quant)
 		}
-		job.acts = &ws.acts
+		job.acts = ws.acts
 		job.chunk = tokenChunk(len(x), ws.acts.RowBytes())
-	case tensor.F32:
-		if floatKernel(w) {
-			job.float = true
-			job.chunk = tokenChunk(len(x), w.src.Cols*4)
-		}
-	case tensor.Q8_K:
+	case act == tensor.F32:
+		job.float = true
+		job.chunk = tokenChunk(len(x), w.src.Cols*4)
+	case act == tensor.Q8_K:
 		rb64, _ := act.RowBytes(int64(w.src.Cols))
 		rb := int(rb64)
 		if cap(ws.q8) < rb*len(x) {
@@ -71,34 +72,12 @@ const (
 	weightCacheBytes = 256 << 10 // a block of rows kept in L2 while a chunk's tokens pass over it
 )
 
-// activationType is what the activations are quantized to for w's type, as in ggml's vec_dot_type:
-// Q8_0 for Q4_0/Q8_0 (and Q4_1/Q5_0/Q5_1 where a kernel exists), Q8_K for Q4_K/Q5_K/Q6_K (rows a multiple
-// of 256), F32 (no quantization) otherwise.
-func activationType(w *matrix) tensor.Type {
-	cols := w.src.Cols
-	switch w.src.Type {
-	case tensor.Q4_0, tensor.Q8_0:
-		if cols%32 == 0 {
-			return tensor.Q8_0
-		}
-	case tensor.Q4_1, tensor.Q5_0, tensor.Q5_1:
-		if cols%32 == 0 && tensor.HasQ8Dot(w.src.Type, w.repacked) {
-			return tensor.Q8_0
-		}
-	case tensor.Q4_K, tensor.Q5_K, tensor.Q6_K:
-		if cols%tensor.QK_K == 0 {
-			return tensor.Q8_K
-		}
-	}
-	return tensor.F32
-}
-
 // parallelQuantRows is the number of activation rows from which quantizing them is split over the pool.
 const parallelQuantRows = 8
 
 // quantJob quantizes activation rows in parallel (rows are independent).
 type quantJob struct {
-	acts *tensor.Q8Acts
+	acts *kernels.Q8Acts
 	x    [][]float32
 }
 
@@ -116,11 +95,11 @@ type matmulJob struct {
 	x     [][]float32
 	bias  []float32
 	out   [][]float32
-	chunk int            // tokens per pass over the rows
-	step  int            // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
-	float bool           // F32/F16/BF16 rows with an assembly kernel (tensor.DotFloatRows)
-	acts  *tensor.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
-	q8    []byte         // Q8_K activation rows of q8Row bytes, for K-quant weights
+	chunk int             // tokens per pass over the rows
+	step  int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
+	float bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
+	acts  *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
+	q8    []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights
 	q8Row int
 }
 
@@ -134,7 +113,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 	for r := r0; r < r1; r++ { // no kernel for this type: decode each row once, for every token
 		w.row(r, buf)
 		for t := range j.x {
-			j.store(t, r, tensor.DotF32(buf, j.x[t]))
+			j.store(t, r, j.b.k.DotF32(buf, j.x[t]))
 		}
 	}
 }
@@ -144,7 +123,7 @@ func (j *matmulJob) runRange(worker, r0, r1 int) {
 // whose weights fit in L2 beside them (read from memory once per chunk), and four tokens whose
 // activations stay in L1 while the kernel runs over every row of the block.
 func (j *matmulJob) runTiled(worker, r0, r1 int) {
-	w := j.w
+	w, k := j.w, j.b.k
 	rowBlock := max(1, weightCacheBytes/w.rowBytes)
 	res := j.b.results[worker]
 	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
@@ -160,20 +139,20 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 					}
 				}
 				r := b0
-				if j.float && n == 4 && tensor.HasFloatTile() {
+				if j.float && n == 4 && k.HasFloatTile() {
 					r = j.floatTiles(worker, g, b0, b1)
 				}
 				for ; r < b1; r++ {
 					rowData := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 					switch {
 					case j.q8 != nil: // K-quants: four tokens per call where a kernel has them, else one
-						if n < 4 || !tensor.DotKQ8_K4(w.src.Type, rowData, &q8rows, res[:4]) {
+						if n < 4 || !k.DotKQ8_K4(w.src.Type, rowData, q8rows, res[:4]) {
 							for i := range n {
-								res[i] = tensor.DotKQ8_K(w.src.Type, rowData, q8rows[i])
+								res[i] = k.DotKQ8_K(w.src.Type, rowData, q8rows[i])
 							}
 						}
 					case j.float:
-						tensor.DotFloatRows(w.src.Type, rowData, j.x[g:g+n], res[:n])
+						k.DotFloatRows(w.src.Type, rowData, j.x[g:g+n], res[:n])
 					case w.repacked:
 						j.acts.DotRepacked(rowData, g, res[:n])
 					default:
@@ -195,7 +174,7 @@ func (j *matmulJob) floatTiles(worker, g, b0, b1 int) int {
 	tile := &j.b.tiles[worker]
 	r := b0
 	for ; r+4 <= b1; r += 4 {
-		tensor.DotFloatTile(w.src.Type, w.data[r*w.rowBytes:(r+4)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
+		j.b.k.DotFloatTile(w.src.Type, w.data[r*w.rowBytes:(r+4)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
 		for k, s := range tile {
 			j.store(g+k%4, r+k/4, s)
 		}
@@ -208,13 +187,4 @@ func (j *matmulJob) store(t, r int, s float32) {
 		s += j.bias[r]
 	}
 	j.out[t][r] = s
-}
-
-// floatKernel reports whether w's rows have an assembly dot against float activations.
-func floatKernel(w *matrix) bool {
-	switch w.src.Type {
-	case tensor.F32, tensor.F16, tensor.BF16:
-		return tensor.HasFloatKernels() && w.src.Cols >= 16
-	}
-	return false
 }

@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/glmtool/glmtool/backend"
-	"github.com/glmtool/glmtool/tensor"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 )
 
 // rmsNorm: x / sqrt(mean(x²) + eps) · w (spec §3.2), in float64 for the sum.
@@ -46,7 +46,7 @@ func geluTanh(x float32) float32 {
 }
 
 // softmax in place over x, returning nothing; -Inf entries get weight 0.
-func softmax(x []float32) {
+func softmax(k *kernels.Set, x []float32) {
 	mx := float32(math.Inf(-1))
 	nan := false
 	for _, v := range x {
@@ -63,7 +63,7 @@ func softmax(x []float32) {
 	}
 	// The exponentials and their sum, eight lanes at a time where the CPU has AVX-512 (the same bits as
 	// the Go code, which expNeg also computes): a third of decoding's attention time at long context.
-	sum := tensor.ExpSum(x, mx)
+	sum := k.ExpSum(x, mx)
 	inv := float32(1 / sum)
 	for i := range x {
 		x[i] *= inv

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/internal/mmap"
-	"github.com/glmtool/glmtool/tensor"
 )
 
 // makeResident copies the matrices that every token streams (all but the lookup tables) from the file
@@ -54,7 +54,7 @@ func (b *Backend) makeResident() error {
 				w := ws[i]
 				dst := mem.Data[offsets[i] : offsets[i]+len(w.data)]
 				// pread: copying from the mapping would fault in every 4 KiB page first.
-				if err := readMatrix(w, dst); err != nil {
+				if err := readMatrix(b.k, w, dst); err != nil {
 					errMu.Lock()
 					first = cmp.Or(first, fmt.Errorf("read %s: %w", w.src.Name, err))
 					errMu.Unlock()
@@ -64,7 +64,7 @@ func (b *Backend) makeResident() error {
 					w.src.Release()
 				}
 				w.data = dst
-				w.repacked = tensor.CanRepack(w.src.Type, w.src.Cols)
+				w.repacked = b.k.CanRepack(w.src.Type, w.src.Cols)
 			}
 		}()
 	}
@@ -79,8 +79,8 @@ func (b *Backend) makeResident() error {
 
 // readMatrix reads w's rows into dst, repacked for the kernels when the CPU has a repacked form, through a
 // buffer of about a megabyte.
-func readMatrix(w *matrix, dst []byte) error {
-	if !tensor.CanRepack(w.src.Type, w.src.Cols) {
+func readMatrix(k *kernels.Set, w *matrix, dst []byte) error {
+	if !k.CanRepack(w.src.Type, w.src.Cols) {
 		return w.src.Read(0, dst)
 	}
 	step := max(1, (1<<20)/w.rowBytes)
@@ -92,7 +92,7 @@ func readMatrix(w *matrix, dst []byte) error {
 			return err
 		}
 		for i := range n {
-			tensor.RepackRow(w.src.Type, chunk[i*w.rowBytes:(i+1)*w.rowBytes], dst[(r+i)*w.rowBytes:(r+i+1)*w.rowBytes])
+			kernels.RepackRow(w.src.Type, chunk[i*w.rowBytes:(i+1)*w.rowBytes], dst[(r+i)*w.rowBytes:(r+i+1)*w.rowBytes])
 		}
 	}
 	return nil

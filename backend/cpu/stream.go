@@ -2,7 +2,7 @@ package cpu
 
 import (
 	"github.com/glmtool/glmtool/backend"
-	"github.com/glmtool/glmtool/tensor"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 )
 
 // acts is a batch of activation rows in host memory.
@@ -25,7 +25,7 @@ type stream struct {
 	b    *Backend
 	bufs []*acts // pointers: a handle stays valid when a later buffer is added
 	q8   []byte  // activations quantized to Q8_K
-	acts tensor.Q8Acts
+	acts *kernels.Q8Acts
 	// The loops' arguments: they live here so that handing them to the pool allocates nothing.
 	quant quantJob
 	mm    matmulJob
@@ -35,7 +35,7 @@ type stream struct {
 var _ backend.Stream = (*stream)(nil)
 
 // NewStream returns a stream over b's workers.
-func (b *Backend) NewStream() backend.Stream { return &stream{b: b} }
+func (b *Backend) NewStream() backend.Stream { return &stream{b: b, acts: b.k.Q8Acts()} }
 
 // Acts returns buffer id sized n × width, reallocating only when it is too small.
 func (s *stream) Acts(id backend.Buf, n, width int) backend.Acts {

@@ -26,7 +26,10 @@ type pair struct {
 }
 
 func newPair(t *testing.T) *pair {
-	c := cpu.New(1)
+	c, err := cpu.New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { c.Close() })
 	g := cudatest.Backend(t)
 	return &pair{t: t, cpu: c, gpu: g, cs: c.NewStream(), gs: g.NewStream()}
@@ -162,7 +165,10 @@ func TestMatMulEveryType(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Close()
-			c := cpu.New(1)
+			c, err := cpu.New(1)
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer c.Close()
 			testMatMul(t, &pair{t: t, cpu: c, gpu: g, cs: c.NewStream(), gs: g.NewStream()}, floatActs)
 		})

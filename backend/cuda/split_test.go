@@ -53,7 +53,11 @@ func TestSplitMatchesCPU(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					sb, err := split.New(cpu.New(2), gb, n)
+					cb, err := cpu.New(2)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sb, err := split.New(cb, gb, n)
 					if err != nil {
 						t.Fatal(err)
 					}

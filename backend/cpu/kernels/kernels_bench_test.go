@@ -1,0 +1,110 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/glmtool/glmtool/tensor"
+)
+
+// BenchmarkMatVec reports each weight kernel's speed as a matrix-vector product over rows of 4096 values:
+// "cache" keeps the weights in L2 (64 rows), "stream" reads 256 MB of them from memory as decoding does.
+// GB/s is weight bytes read; GFLOP/s counts 2 operations per weight and token. "x4" dots four tokens per
+// pass over the weights (prefill); "tile" is the float 4-row × 4-token register tile. "Q4_0r" and "Q8_0r" are rows repacked at load (repack.go).
+func BenchmarkMatVec(b *testing.B) {
+	s, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const cols = 4096
+	x := make([][]float32, 4)
+	for i := range x {
+		x[i] = make([]float32, cols)
+		for j := range x[i] {
+			x[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	for _, name := range []string{"Q4_0", "Q4_0r", "Q8_0", "Q8_0r", "Q4_1", "Q4_1r", "Q5_0", "Q5_0r", "Q5_1", "Q5_1r", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"} {
+		typ, err := tensor.ParseType(strings.TrimSuffix(name, "r"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		repacked := strings.HasSuffix(name, "r")
+		tr := s.Traits(typ, cols, repacked)
+		if !tr.Kernel {
+			b.Logf("%s: no kernel in the %s set", name, s.Name())
+			continue
+		}
+		float := tr.VecDotType == tensor.F32
+		rb64, _ := typ.RowBytes(cols)
+		rb := int(rb64)
+		acts := s.Q8Acts()
+		var q8k []byte
+		kquant := typ == tensor.Q4_K || typ == tensor.Q5_K || typ == tensor.Q6_K
+		if kquant {
+			q8k = make([]byte, cols/tensor.QK_K*292)
+			_ = tensor.Quantize(tensor.Q8_K, x[0], q8k)
+		} else if !float {
+			if err := acts.Set(x, cols, typ, repacked); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, mem := range []struct {
+			name string
+			rows int
+		}{{"cache", 64}, {"stream", 256 << 20 / rb}} {
+			w := make([]byte, mem.rows*rb)
+			for r := range mem.rows {
+				_ = tensor.Quantize(typ, x[r%4], w[r*rb:(r+1)*rb])
+				if repacked {
+					row := append([]byte(nil), w[r*rb:(r+1)*rb]...)
+					RepackRow(typ, row, w[r*rb:(r+1)*rb])
+				}
+			}
+			if float && s.hasAVX512() {
+				var tile [16]float32
+				b.Run(fmt.Sprintf("%s/%s/tile", name, mem.name), func(b *testing.B) {
+					b.SetBytes(int64(mem.rows * rb))
+					for b.Loop() {
+						for r := 0; r+4 <= mem.rows; r += 4 {
+							s.DotFloatTile(typ, w[r*rb:(r+4)*rb], rb, x, &tile)
+						}
+					}
+					flops := 2 * float64(cols) * float64(mem.rows) * 4 * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+			for _, tokens := range []int{1, 4} {
+				if kquant && tokens > 1 && typ == tensor.Q5_K {
+					continue
+				}
+				out := make([]float32, tokens)
+				b.Run(fmt.Sprintf("%s/%s/x%d", name, mem.name, tokens), func(b *testing.B) {
+					b.SetBytes(int64(mem.rows * rb))
+					for b.Loop() {
+						for r := range mem.rows {
+							row := w[r*rb : (r+1)*rb]
+							switch {
+							case float:
+								s.DotFloatRows(typ, row, x[:tokens], out)
+							case q8k != nil && tokens == 4:
+								s.DotKQ8_K4(typ, row, [4][]byte{q8k, q8k, q8k, q8k}, out)
+							case q8k != nil:
+								out[0] = s.DotKQ8_K(typ, row, q8k)
+							case repacked:
+								acts.DotRepacked(row, 0, out)
+							default:
+								acts.Dot(row, 0, out)
+							}
+						}
+					}
+					flops := 2 * float64(cols) * float64(mem.rows) * float64(tokens) * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}

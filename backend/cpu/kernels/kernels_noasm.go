@@ -1,0 +1,229 @@
+//go:build !amd64 || noasm
+
+package kernels
+
+import (
+	"unsafe"
+
+	"github.com/glmtool/glmtool/tensor"
+)
+
+// Without assembly every kernel below is its Go twin, under the assembly's name and signature, so that
+// every set runs here (Available): the production default is generic, and the tests hold each set's
+// layouts and dispatch to the Go references in every build.
+
+// cpuLevel is generic: there is no assembly to choose.
+func cpuLevel() level { return generic }
+
+// runnableLevel is every set: their kernels are the twins below.
+func runnableLevel() level { return avx512VNNI }
+
+// Block dots of rows as stored against Q8_0 activation rows of nb blocks.
+
+func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32 {
+	return dotQ4_0Q8_0Go(unsafe.Slice(w, 18*nb), unsafe.Slice(a, 34*nb))
+}
+
+func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32 {
+	return dotQ8_0Q8_0Go(unsafe.Slice(w, 34*nb), unsafe.Slice(a, 34*nb))
+}
+
+func dotQ4_1Q8_0AVX2(w, a *byte, nb int) float32 { return dotQ8_0File(tensor.Q4_1, w, a, nb) }
+func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32 { return dotQ8_0File(tensor.Q5_0, w, a, nb) }
+func dotQ5_1Q8_0AVX2(w, a *byte, nb int) float32 { return dotQ8_0File(tensor.Q5_1, w, a, nb) }
+
+func dotQ8_0File(t tensor.Type, w, a *byte, nb int) float32 {
+	return dotQ8_0FileGo(t, unsafe.Slice(w, repackLayouts[t].size*nb), unsafe.Slice(a, 34*nb))
+}
+
+// gemv4Q4_0AVX2 and gemv4Q8_0AVX2: each token's one-token dot (the kernels give each token exactly its
+// bits; the float scales are the activations' own, so unused here).
+func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, _, _, _, _ *float32, nb int, out *float32) {
+	gemv4Go(dotQ4_0Q8_0Go, unsafe.Slice(w, nb*18), [4]*byte{a0, a1, a2, a3}, 34*nb, out)
+}
+
+func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, _, _, _, _ *float32, nb int, out *float32) {
+	gemv4Go(dotQ8_0Q8_0Go, unsafe.Slice(w, nb*34), [4]*byte{a0, a1, a2, a3}, 34*nb, out)
+}
+
+func gemv4Go(dot func(w, a []byte) float32, w []byte, acts [4]*byte, actBytes int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for t, a := range acts {
+		res[t] = dot(w, unsafe.Slice(a, actBytes))
+	}
+}
+
+// The VNNI pair kernels over rows as stored (layouts_go.go).
+
+func gemv1Q4_0VNNI(w, act *byte, pairs int) float32 { return gemvPairs(tensor.Q4_0, w, act, pairs) }
+func gemv1Q8_0VNNI(w, act *byte, pairs int) float32 { return gemvPairs(tensor.Q8_0, w, act, pairs) }
+
+func gemv4Q4_0VNNI(w, act *byte, pairs, stride int, out *float32) {
+	gemv4Pairs(tensor.Q4_0, w, act, pairs, stride, out)
+}
+
+func gemv4Q8_0VNNI(w, act *byte, pairs, stride int, out *float32) {
+	gemv4Pairs(tensor.Q8_0, w, act, pairs, stride, out)
+}
+
+func gemvPairs(t tensor.Type, w, act *byte, pairs int) float32 {
+	size := 18
+	if t == tensor.Q8_0 {
+		size = 34
+	}
+	return gemvPairsGo(t, unsafe.Slice(w, 2*pairs*size), unsafe.Slice(act, pairs*pairBytes), pairs)
+}
+
+func gemv4Pairs(t tensor.Type, w, act *byte, pairs, stride int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i := range res {
+		res[i] = gemvPairs(t, w, (*byte)(unsafe.Add(unsafe.Pointer(act), i*stride)), pairs)
+	}
+}
+
+// The VNNI kernels over repacked rows: scales is the row's start, weights its per-group part.
+
+func gemv1Q4_0X4VNNI(scales, weights, act *byte, groups int) float32 {
+	return gemvRepacked(tensor.Q4_0, scales, weights, act, groups)
+}
+func gemv1Q4_1X4VNNI(scales, weights, act *byte, groups int) float32 {
+	return gemvRepacked(tensor.Q4_1, scales, weights, act, groups)
+}
+func gemv1Q5_0X4VNNI(scales, weights, act *byte, groups int) float32 {
+	return gemvRepacked(tensor.Q5_0, scales, weights, act, groups)
+}
+func gemv1Q5_1X4VNNI(scales, weights, act *byte, groups int) float32 {
+	return gemvRepacked(tensor.Q5_1, scales, weights, act, groups)
+}
+func gemv1Q8_0X4VNNI(scales, weights, act *byte, groups int) float32 {
+	return gemvRepacked(tensor.Q8_0, scales, weights, act, groups)
+}
+func gemv4Q4_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	gemv4Repacked(tensor.Q4_0, scales, weights, act, groups, stride, out)
+}
+func gemv4Q4_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	gemv4Repacked(tensor.Q4_1, scales, weights, act, groups, stride, out)
+}
+func gemv4Q5_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	gemv4Repacked(tensor.Q5_0, scales, weights, act, groups, stride, out)
+}
+func gemv4Q5_1X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	gemv4Repacked(tensor.Q5_1, scales, weights, act, groups, stride, out)
+}
+func gemv4Q8_0X4VNNI(scales, weights, act *byte, groups, stride int, out *float32) {
+	gemv4Repacked(tensor.Q8_0, scales, weights, act, groups, stride, out)
+}
+
+func gemvRepacked(t tensor.Type, scales, weights, act *byte, groups int) float32 {
+	groupWeights := 64 // the 4- and 5-bit types' nibbles; Q8_0 keeps whole bytes
+	if t == tensor.Q8_0 {
+		groupWeights = 128
+	}
+	end := unsafe.Add(unsafe.Pointer(weights), groups*groupWeights)
+	row := unsafe.Slice(scales, uintptr(end)-uintptr(unsafe.Pointer(scales)))
+	return gemvRepackedGo(t, row, unsafe.Slice(act, groups*groupBytes), groups)
+}
+
+func gemv4Repacked(t tensor.Type, scales, weights, act *byte, groups, stride int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i := range res {
+		res[i] = gemvRepacked(t, scales, weights, (*byte)(unsafe.Add(unsafe.Pointer(act), i*stride)), groups)
+	}
+}
+
+// K-quant dots against Q8_K rows of nb super-blocks: the Go code, which the assembly matches bit for bit.
+
+func dotQ4_KQ8_KAVX512(w, a *byte, nb int) float32 { return dotQ4_KQ8_KGo(kRows(w, a, 144, nb)) }
+func dotQ5_KQ8_KAVX512(w, a *byte, nb int) float32 { return dotQ5_KQ8_KGo(kRows(w, a, 176, nb)) }
+func dotQ6_KQ8_KAVX512(w, a *byte, nb int) float32 { return dotQ6_KQ8_KGo(kRows(w, a, 210, nb)) }
+func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32   { return dotQ4_KQ8_KGo(kRows(w, a, 144, nb)) }
+func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32   { return dotQ5_KQ8_KGo(kRows(w, a, 176, nb)) }
+func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32   { return dotQ6_KQ8_KGo(kRows(w, a, 210, nb)) }
+
+func kRows(w, a *byte, blockBytes, nb int) ([]byte, []byte) {
+	return unsafe.Slice(w, blockBytes*nb), unsafe.Slice(a, 292*nb)
+}
+
+func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i, a := range [4]*byte{a0, a1, a2, a3} {
+		res[i] = dotQ4_KQ8_KAVX512(w, a, nb)
+	}
+}
+
+func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i, a := range [4]*byte{a0, a1, a2, a3} {
+		res[i] = dotQ6_KQ8_KAVX512(w, a, nb)
+	}
+}
+
+// Float kernels: n a multiple of 16; the AVX2 and AVX-512 names share one Go twin each.
+
+func dot1F16AVX512(w *byte, x *float32, n int) float32  { return dot1FloatGo(tensor.F16, w, x, n) }
+func dot1BF16AVX512(w *byte, x *float32, n int) float32 { return dot1FloatGo(tensor.BF16, w, x, n) }
+func dot1F32AVX512(w *byte, x *float32, n int) float32  { return dot1FloatGo(tensor.F32, w, x, n) }
+func dot1F16AVX2(w *byte, x *float32, n int) float32    { return dot1FloatGo(tensor.F16, w, x, n) }
+func dot1BF16AVX2(w *byte, x *float32, n int) float32   { return dot1FloatGo(tensor.BF16, w, x, n) }
+func dot1F32AVX2(w *byte, x *float32, n int) float32    { return dot1FloatGo(tensor.F32, w, x, n) }
+
+func dot4F16AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot4FloatGo(tensor.F16, w, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot4BF16AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot4FloatGo(tensor.BF16, w, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot4F32AVX512(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot4FloatGo(tensor.F32, w, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot4F16AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot4FloatGo(tensor.F16, w, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot4BF16AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot4FloatGo(tensor.BF16, w, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot4F32AVX2(w *byte, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot4FloatGo(tensor.F32, w, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+
+func dot44F16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot44FloatGo(tensor.F16, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot44FloatGo(tensor.BF16, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot44FloatGo(tensor.F32, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+
+func axpyAVX512(y *float32, a float32, x *float32, n int) { axpyGo(y, a, x, n) }
+func axpyAVX2(y *float32, a float32, x *float32, n int)   { axpyGo(y, a, x, n) }
+
+func axpyGo(y *float32, a float32, x *float32, n int) {
+	ys, xs := unsafe.Slice(y, n), unsafe.Slice(x, n)
+	for i := range ys {
+		ys[i] += a * xs[i]
+	}
+}
+
+// attnValues4F16AVX2 and attnValues4F16AVX512 are attnValues4F16Go over one block of keys (vstride in
+// bytes; add ≠ 0 adds to out instead of setting it).
+func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int) {
+	s := unsafe.Slice(scores, 3*sstride+nk)
+	v := unsafe.Slice((*uint16)(unsafe.Pointer(vals)), ((nk-1)*vstride)/2+hd)
+	o := unsafe.Slice(out, 4*hd)
+	if add == 0 {
+		clear(o)
+	}
+	attnValues4F16Go(s, sstride, v, vstride/2, nk, hd, 4, o)
+}
+
+func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int) {
+	attnValues4F16AVX2(scores, sstride, vals, vstride, nk, hd, out, add)
+}
+
+// expSumAVX512 is expSumGo, which it matches bit for bit.
+func expSumAVX512(x *float32, n int, mx float32) float64 { return expSumGo(unsafe.Slice(x, n), mx) }
+
+// streamSum4AVX2 is streamSumGo over the four quarters.
+func streamSum4AVX2(p *byte, quarter int) uint64 { return streamSumGo(unsafe.Slice(p, 4*quarter)) }

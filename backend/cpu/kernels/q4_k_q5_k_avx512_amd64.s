@@ -1,0 +1,289 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+#include "macros_amd64.h"
+
+// AVX-512 (F, BW, VL) Q4_K·Q8_K and Q5_K·Q8_K dots, bit-identical to dot_kquant.go. Per super-block: the
+// six-bit scales and mins unpacked in general registers (ggml's kmask steps), the 4-bit values (Q5_K: plus
+// 16 where the qh bit is set, through AVX-512 byte masks) times the int8 activations in 16-bit pairs
+// (VPMADDUBSW cannot saturate: 2·31·128 < 2^15), weighted by the spread scales (VPMADDWD); the mins meet
+// the activation sums (bsums). Both integers are reduced exactly and scaled in scalar float32.
+
+DATA kLow<>+0(SB)/1, $0x0f
+GLOBL kLow<>(SB), RODATA|NOPTR, $1
+DATA kSixteen<>+0(SB)/1, $0x10
+GLOBL kSixteen<>(SB), RODATA|NOPTR, $1
+
+DATA kscA<>+0(SB)/8, $0x0000000000000000
+DATA kscA<>+8(SB)/8, $0x0000000000000000
+DATA kscA<>+16(SB)/8, $0x0000000000000000
+DATA kscA<>+24(SB)/8, $0x0000000000000000
+DATA kscA<>+32(SB)/8, $0x0002000200020002
+DATA kscA<>+40(SB)/8, $0x0002000200020002
+DATA kscA<>+48(SB)/8, $0x0002000200020002
+DATA kscA<>+56(SB)/8, $0x0002000200020002
+GLOBL kscA<>(SB), RODATA|NOPTR, $64
+DATA kscB<>+0(SB)/8, $0x0001000100010001
+DATA kscB<>+8(SB)/8, $0x0001000100010001
+DATA kscB<>+16(SB)/8, $0x0001000100010001
+DATA kscB<>+24(SB)/8, $0x0001000100010001
+DATA kscB<>+32(SB)/8, $0x0003000300030003
+DATA kscB<>+40(SB)/8, $0x0003000300030003
+DATA kscB<>+48(SB)/8, $0x0003000300030003
+DATA kscB<>+56(SB)/8, $0x0003000300030003
+GLOBL kscB<>(SB), RODATA|NOPTR, $64
+DATA kscC<>+0(SB)/8, $0x0004000400040004
+DATA kscC<>+8(SB)/8, $0x0004000400040004
+DATA kscC<>+16(SB)/8, $0x0004000400040004
+DATA kscC<>+24(SB)/8, $0x0004000400040004
+DATA kscC<>+32(SB)/8, $0x0006000600060006
+DATA kscC<>+40(SB)/8, $0x0006000600060006
+DATA kscC<>+48(SB)/8, $0x0006000600060006
+DATA kscC<>+56(SB)/8, $0x0006000600060006
+GLOBL kscC<>(SB), RODATA|NOPTR, $64
+DATA kscD<>+0(SB)/8, $0x0005000500050005
+DATA kscD<>+8(SB)/8, $0x0005000500050005
+DATA kscD<>+16(SB)/8, $0x0005000500050005
+DATA kscD<>+24(SB)/8, $0x0005000500050005
+DATA kscD<>+32(SB)/8, $0x0007000700070007
+DATA kscD<>+40(SB)/8, $0x0007000700070007
+DATA kscD<>+48(SB)/8, $0x0007000700070007
+DATA kscD<>+56(SB)/8, $0x0007000700070007
+GLOBL kscD<>(SB), RODATA|NOPTR, $64
+DATA kmins<>+0(SB)/8, $0x0001000100000000
+DATA kmins<>+8(SB)/8, $0x0003000300020002
+DATA kmins<>+16(SB)/8, $0x0005000500040004
+DATA kmins<>+24(SB)/8, $0x0007000700060006
+GLOBL kmins<>(SB), RODATA|NOPTR, $32
+DATA q5bitA<>+0(SB)/8, $0x0101010101010101
+DATA q5bitA<>+8(SB)/8, $0x0101010101010101
+DATA q5bitA<>+16(SB)/8, $0x0101010101010101
+DATA q5bitA<>+24(SB)/8, $0x0101010101010101
+DATA q5bitA<>+32(SB)/8, $0x0404040404040404
+DATA q5bitA<>+40(SB)/8, $0x0404040404040404
+DATA q5bitA<>+48(SB)/8, $0x0404040404040404
+DATA q5bitA<>+56(SB)/8, $0x0404040404040404
+GLOBL q5bitA<>(SB), RODATA|NOPTR, $64
+DATA q5bitB<>+0(SB)/8, $0x0202020202020202
+DATA q5bitB<>+8(SB)/8, $0x0202020202020202
+DATA q5bitB<>+16(SB)/8, $0x0202020202020202
+DATA q5bitB<>+24(SB)/8, $0x0202020202020202
+DATA q5bitB<>+32(SB)/8, $0x0808080808080808
+DATA q5bitB<>+40(SB)/8, $0x0808080808080808
+DATA q5bitB<>+48(SB)/8, $0x0808080808080808
+DATA q5bitB<>+56(SB)/8, $0x0808080808080808
+GLOBL q5bitB<>(SB), RODATA|NOPTR, $64
+DATA q5bitC<>+0(SB)/8, $0x1010101010101010
+DATA q5bitC<>+8(SB)/8, $0x1010101010101010
+DATA q5bitC<>+16(SB)/8, $0x1010101010101010
+DATA q5bitC<>+24(SB)/8, $0x1010101010101010
+DATA q5bitC<>+32(SB)/8, $0x4040404040404040
+DATA q5bitC<>+40(SB)/8, $0x4040404040404040
+DATA q5bitC<>+48(SB)/8, $0x4040404040404040
+DATA q5bitC<>+56(SB)/8, $0x4040404040404040
+GLOBL q5bitC<>(SB), RODATA|NOPTR, $64
+DATA q5bitD<>+0(SB)/8, $0x2020202020202020
+DATA q5bitD<>+8(SB)/8, $0x2020202020202020
+DATA q5bitD<>+16(SB)/8, $0x2020202020202020
+DATA q5bitD<>+24(SB)/8, $0x2020202020202020
+DATA q5bitD<>+32(SB)/8, $0x8080808080808080
+DATA q5bitD<>+40(SB)/8, $0x8080808080808080
+DATA q5bitD<>+48(SB)/8, $0x8080808080808080
+DATA q5bitD<>+56(SB)/8, $0x8080808080808080
+GLOBL q5bitD<>(SB), RODATA|NOPTR, $64
+
+// Scales and mins of the super-block at SI, as eight words each in X14 and X15.
+#define KSCALES \
+	KUNPACK \
+	VMOVQ R8, X14 \
+	VPMOVZXBW X14, X14 \
+	VMOVQ R10, X15 \
+	VPMOVZXBW X15, X15
+
+// One 64-byte half of the 4-bit values at qs(SI): Z2 = sub-blocks (lo, lo+2), Z3 = (lo+1, lo+3), whose
+// activations start at a0, a2 and a1, a3 (offsets into the Q8_K block at DI). HIGH adds the fifth bit.
+#define KHALF(qs, a0, a2, a1, a3, tabL, tabH, HIGH) \
+	VMOVDQU64 qs(SI), Z1 \
+	VPANDQ  Z31, Z1, Z2 \
+	VPSRLW  $4, Z1, Z3 \
+	VPANDQ  Z31, Z3, Z3 \
+	HIGH \
+	VMOVDQU a0(DI), Y4 \
+	VINSERTI64X4 $1, a2(DI), Z4, Z4 \
+	VMOVDQU a1(DI), Y5 \
+	VINSERTI64X4 $1, a3(DI), Z5, Z5 \
+	VPMADDUBSW Z4, Z2, Z2 \
+	VPMADDUBSW Z5, Z3, Z3 \
+	VPERMW  Z14, tabL, Z6 \
+	VPMADDWD Z6, Z2, Z2 \
+	VPERMW  Z14, tabH, Z6 \
+	VPMADDWD Z6, Z3, Z3 \
+	VPADDD  Z2, Z8, Z8 \
+	VPADDD  Z3, Z8, Z8
+
+#define NOHIGH
+#define HIGH0 \
+	VPTESTMB Z16, Z28, K1 \
+	VPADDB  Z30, Z2, K1, Z2 \
+	VPTESTMB Z17, Z28, K2 \
+	VPADDB  Z30, Z3, K2, Z3
+#define HIGH1 \
+	VPTESTMB Z18, Z28, K1 \
+	VPADDB  Z30, Z2, K1, Z2 \
+	VPTESTMB Z19, Z28, K2 \
+	VPADDB  Z30, Z3, K2, Z3
+
+// s += isum·(d·da); s −= msum·(dmin·da), with msum = Σ mins·(bsum pairs).
+#define KFINISH \
+	VPERMW  Y15, Y23, Y12 \
+	VPMADDWD 260(DI), Y12, Y12 \
+	HSUMI8(Y12, X12, X13) \
+	VEXTRACTI64X4 $1, Z8, Y9 \
+	VPADDD  Y9, Y8, Y8 \
+	HSUMI8(Y8, X8, X9) \
+	SCALEADD(VADDSS, X8, 0, X10, X0) \
+	SCALEADD(VSUBSS, X12, 2, X11, X0)
+
+#define KCONSTS \
+	VPBROADCASTB kLow<>(SB), Z31 \
+	VPBROADCASTB kSixteen<>(SB), Z30 \
+	VMOVDQU64 kscA<>(SB), Z24 \
+	VMOVDQU64 kscB<>(SB), Z25 \
+	VMOVDQU64 kscC<>(SB), Z26 \
+	VMOVDQU64 kscD<>(SB), Z27 \
+	VMOVDQU32 kmins<>(SB), Y23 \
+	VMOVDQU64 q5bitA<>(SB), Z16 \
+	VMOVDQU64 q5bitB<>(SB), Z17 \
+	VMOVDQU64 q5bitC<>(SB), Z18 \
+	VMOVDQU64 q5bitD<>(SB), Z19
+
+// func dotQ4_KQ8_KAVX512(w, a *byte, nb int) float32
+TEXT ·dotQ4_KQ8_KAVX512(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	KCONSTS
+	VXORPS X0, X0, X0
+q4kloop:
+	KSCALES
+	VPXORD Z8, Z8, Z8
+	KHALF(16, 4, 68, 36, 100, Z24, Z25, NOHIGH)
+	KHALF(80, 132, 196, 164, 228, Z26, Z27, NOHIGH)
+	KFINISH
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q4kloop
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotQ5_KQ8_KAVX512(w, a *byte, nb int) float32
+TEXT ·dotQ5_KQ8_KAVX512(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	KCONSTS
+	VXORPS X0, X0, X0
+q5kloop:
+	KSCALES
+	VBROADCASTI64X4 16(SI), Z28
+	VPXORD Z8, Z8, Z8
+	KHALF(48, 4, 68, 36, 100, Z24, Z25, HIGH0)
+	KHALF(112, 132, 196, 164, 228, Z26, Z27, HIGH1)
+	KFINISH
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q5kloop
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// Q4_K · Q8_K for four tokens: the values, spread scales and mins are built once per super-block, each
+// token then takes the steps of dotQ4_KQ8_KAVX512 (bit-identical results).
+
+// Z5 = [the 32 activation bytes at lo(r) | those at hi(r)].
+#define K4ACTS(r, lo, hi) \
+	VMOVDQU lo(r), Y5 \
+	VINSERTI64X4 $1, hi(r), Z5, Z5
+
+#define K4TOKEN(r, xsum) \
+	K4ACTS(r, 4, 68) \
+	VPMADDUBSW Z5, Z3, Z6 \
+	VPMADDWD Z18, Z6, Z8 \
+	K4ACTS(r, 36, 100) \
+	VPMADDUBSW Z5, Z4, Z6 \
+	VPMADDWD Z19, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	K4ACTS(r, 132, 196) \
+	VPMADDUBSW Z5, Z16, Z6 \
+	VPMADDWD Z21, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	K4ACTS(r, 164, 228) \
+	VPMADDUBSW Z5, Z17, Z6 \
+	VPMADDWD Z22, Z6, Z6 \
+	VPADDD  Z6, Z8, Z8 \
+	VPMADDWD 260(r), Y28, Y12 \
+	HSUMI8(Y12, X12, X9) \
+	VEXTRACTI64X4 $1, Z8, Y9 \
+	VPADDD  Y9, Y8, Y8 \
+	HSUMI8(Y8, X8, X9) \
+	VCVTDQ2PS X8, X8 \
+	VMULSS  0(r), X10, X1 \
+	VMULSS  X1, X8, X8 \
+	VADDSS  X8, xsum, xsum \
+	VCVTDQ2PS X12, X12 \
+	VMULSS  0(r), X11, X1 \
+	VMULSS  X1, X12, X12 \
+	VSUBSS  X12, xsum, xsum \
+	ADDQ $292, r
+
+// func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+TEXT ·dot4Q4_KQ8_KAVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	KCONSTS
+	MOVQ a0+8(FP), R13
+	MOVQ a1+16(FP), R14
+	MOVQ a2+24(FP), R15 // after the constants: no global data is read from here on
+	MOVQ a3+32(FP), DI
+	MOVQ nb+40(FP), CX
+	VXORPS X0, X0, X0
+	VXORPS X2, X2, X2
+	VXORPS X7, X7, X7
+	VXORPS X13, X13, X13
+k44loop:
+	KSCALES
+	VPERMW  Y15, Y23, Y28
+	VMOVDQU64 16(SI), Z1
+	VPANDQ  Z31, Z1, Z3
+	VPSRLW  $4, Z1, Z4
+	VPANDQ  Z31, Z4, Z4
+	VMOVDQU64 80(SI), Z1
+	VPANDQ  Z31, Z1, Z16
+	VPSRLW  $4, Z1, Z17
+	VPANDQ  Z31, Z17, Z17
+	VPERMW  Z14, Z24, Z18
+	VPERMW  Z14, Z25, Z19
+	VPERMW  Z14, Z26, Z21
+	VPERMW  Z14, Z27, Z22
+	MOVWLZX 0(SI), AX
+	VMOVD   AX, X10
+	VCVTPH2PS X10, X10
+	MOVWLZX 2(SI), AX
+	VMOVD   AX, X11
+	VCVTPH2PS X11, X11
+	K4TOKEN(R13, X0)
+	K4TOKEN(R14, X2)
+	K4TOKEN(R15, X7)
+	K4TOKEN(DI, X13)
+	ADDQ $144, SI
+	DECQ CX
+	JNZ  k44loop
+	MOVQ out+48(FP), DX
+	VMOVSS X0, 0(DX)
+	VMOVSS X2, 4(DX)
+	VMOVSS X7, 8(DX)
+	VMOVSS X13, 12(DX)
+	VZEROUPPER
+	RET
