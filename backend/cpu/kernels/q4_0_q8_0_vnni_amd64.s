@@ -32,16 +32,16 @@ DATA q4shift<>+40(SB)/8, $0
 DATA q4shift<>+48(SB)/8, $4
 DATA q4shift<>+56(SB)/8, $4
 GLOBL q4shift<>(SB), RODATA|NOPTR, $64
-// Spread two floats over the lanes of their blocks: [d0 ×8, d1 ×8].
-DATA spread2<>+0(SB)/8, $0
-DATA spread2<>+8(SB)/8, $0
-DATA spread2<>+16(SB)/8, $0
-DATA spread2<>+24(SB)/8, $0
-DATA spread2<>+32(SB)/8, $0x0000000100000001
-DATA spread2<>+40(SB)/8, $0x0000000100000001
-DATA spread2<>+48(SB)/8, $0x0000000100000001
-DATA spread2<>+56(SB)/8, $0x0000000100000001
-GLOBL spread2<>(SB), RODATA|NOPTR, $64
+// Spread two floats over the lanes of their blocks: [d0 ×8, d1 ×8] (repacked_vnni_amd64.s uses it too).
+DATA ·spread2+0(SB)/8, $0
+DATA ·spread2+8(SB)/8, $0
+DATA ·spread2+16(SB)/8, $0
+DATA ·spread2+24(SB)/8, $0
+DATA ·spread2+32(SB)/8, $0x0000000100000001
+DATA ·spread2+40(SB)/8, $0x0000000100000001
+DATA ·spread2+48(SB)/8, $0x0000000100000001
+DATA ·spread2+56(SB)/8, $0x0000000100000001
+GLOBL ·spread2(SB), RODATA|NOPTR, $64
 
 // ---------------------------------------------------------------------------------------------------------
 // Q4_0 and Q8_0 weights against packed Q8_0 activations (see q8acts.go): per block pair, 64 activation bytes,
@@ -85,7 +85,7 @@ GLOBL spread2<>(SB), RODATA|NOPTR, $64
 	VPBROADCASTB signBit<>(SB), Z30 \
 	VMOVDQU64 q4perm<>(SB), Z29 \
 	VMOVDQU64 q4shift<>(SB), Z28 \
-	VMOVDQU64 spread2<>(SB), Z27
+	VMOVDQU64 ·spread2(SB), Z27
 
 
 // Four tokens share each unpacked weight pair; their activations are stride bytes apart.

@@ -10,16 +10,7 @@
 DATA lowNibble<>+0(SB)/1, $0x0f
 GLOBL lowNibble<>(SB), RODATA|NOPTR, $1
 
-// Spread two floats over the lanes of their blocks: [d0 ×8, d1 ×8].
-DATA spread2<>+0(SB)/8, $0
-DATA spread2<>+8(SB)/8, $0
-DATA spread2<>+16(SB)/8, $0
-DATA spread2<>+24(SB)/8, $0
-DATA spread2<>+32(SB)/8, $0x0000000100000001
-DATA spread2<>+40(SB)/8, $0x0000000100000001
-DATA spread2<>+48(SB)/8, $0x0000000100000001
-DATA spread2<>+56(SB)/8, $0x0000000100000001
-GLOBL spread2<>(SB), RODATA|NOPTR, $64
+// ·spread2 (q4_0_q8_0_vnni_amd64.s) spreads two floats over the lanes of their blocks: [d0 ×8, d1 ×8].
 
 // ---------------------------------------------------------------------------------------------------------
 // Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 rows repacked at load (repack.go) against activations in the repacked layout (q8acts.go):
@@ -111,7 +102,7 @@ GLOBL spread23<>(SB), RODATA|NOPTR, $64
 #define XCONSTS \
 	VPBROADCASTB lowNibble<>(SB), Z31 \
 	VPBROADCASTB q5high<>(SB), Z30 \
-	VMOVDQU64 spread2<>(SB), Z27 \
+	VMOVDQU64 ·spread2(SB), Z27 \
 	VMOVDQU64 spread23<>(SB), Z26
 
 // Result: the 16 lanes of acc plus the 4 of cacc (whose upper lanes are zero), in Xacc.
