@@ -74,7 +74,7 @@ func TestCLIUsageErrors(t *testing.T) {
 		{nil, run("--repeat-penalty", "0"), "--repeat-penalty 0: want a value above 0"},
 		{nil, run("--ctx", "0"), "--ctx 0: want at least 1 token"},
 		{nil, []string{"chat", "-m", model, "-n", "0"}, "--max-tokens 0"},
-		{[]string{"GLMTOOL_KERNELS=bogus"}, []string{"info", model}, `GLMTOOL_KERNELS="bogus": want generic (pure Go) or avx2`},
+		{[]string{"GLMTOOL_KERNELS=bogus"}, []string{"info", model}, `GLMTOOL_KERNELS="bogus": want generic (pure Go), avx2 (no AVX-512) or avx512-vnni`},
 		{nil, []string{"convert", "--synthetic", "chatglm3-6b", "--layers", "0", "-o", filepath.Join(t.TempDir(), "x.gguf")}, "--layers 0: want 1 or more"},
 		{nil, []string{"quantize", "--type", "Q3_K", model, filepath.Join(t.TempDir(), "x.gguf")}, "Q3_K_M is a llama.cpp type glmtool does not write"},
 	}

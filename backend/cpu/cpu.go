@@ -29,6 +29,9 @@ type Backend struct {
 	tiles   [][16]float32 // one float tile's results per worker
 	scores  [][]float32   // attention scores per worker
 	kb, vb  [][]float32   // one decoded fp16 key and value per worker
+	// Per-worker scratch and results of the panel kernels (panelBuffers), where a matrix has panels.
+	staging  [][]byte
+	panelOut [][]float32
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -82,6 +85,7 @@ type matrix struct {
 	rowBytes int
 	data     []byte
 	repacked bool // rows rearranged by kernels.RepackRow (resident matrices only)
+	panels   bool // rows packed in panels by kernels.PackPanel (resident matrices only)
 }
 
 func (w *matrix) Name() string      { return w.src.Name }

@@ -26,18 +26,18 @@ func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bi
 		job.step = 1
 	}
 	switch act := tr.VecDotType; {
+	case w.panels: // Q4_0 rows in panels: the AMX kernels, every token count alike (exact)
+		_ = ws.acts.ResetPanels(len(x), w.src.Cols) // cannot fail: the set packed these panels
+		ws.quantize(x)
+		job.acts, job.panels = ws.acts, true
+		job.chunk = tokenChunk(len(x), w.src.Cols/32*34)
+		b.pool.run(w.src.Rows/kernels.PanelRows, job)
+		return
 	case !tr.Kernel: // no kernel: rows decoded one at a time
 	case act == tensor.Q8_0:
 		// Cannot fail: Traits checked the type and width.
 		_ = ws.acts.Reset(len(x), w.src.Cols, w.src.Type, w.repacked)
-		if len(x) < parallelQuantRows {
-			for t, row := range x {
-				ws.acts.QuantizeRow(t, row)
-			}
-		} else { // a prompt: quantizing is worth splitting over the workers too
-			ws.quant = quantJob{acts: ws.acts, x: x}
-			b.pool.run(len(x), &ws.quant)
-		}
+		ws.quantize(x)
 		job.acts = ws.acts
 		job.chunk = tokenChunk(len(x), ws.acts.RowBytes())
 	case act == tensor.F32:
@@ -56,6 +56,18 @@ func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bi
 		}
 	}
 	b.pool.run(w.src.Rows, job)
+}
+
+// quantize fills the stream's Q8_0 activations from x, over the workers for a prompt.
+func (s *stream) quantize(x [][]float32) {
+	if len(x) < parallelQuantRows {
+		for t, row := range x {
+			s.acts.QuantizeRow(t, row)
+		}
+		return
+	}
+	s.quant = quantJob{acts: s.acts, x: x} // a prompt: quantizing is worth splitting over the workers too
+	s.b.pool.run(len(x), &s.quant)
 }
 
 // tokenChunk is how many of n tokens, whose activations take rowBytes each, one pass over the weights
@@ -90,20 +102,25 @@ func (j *quantJob) runRange(_, a, b int) {
 // matmulJob is one matmul's arguments; it lives in the session's workspace so that running it allocates
 // nothing.
 type matmulJob struct {
-	b     *Backend
-	w     *matrix
-	x     [][]float32
-	bias  []float32
-	out   [][]float32
-	chunk int             // tokens per pass over the rows
-	step  int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
-	float bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
-	acts  *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
-	q8    []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights
-	q8Row int
+	b      *Backend
+	w      *matrix
+	x      [][]float32
+	bias   []float32
+	out    [][]float32
+	chunk  int             // tokens per pass over the rows
+	step   int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
+	float  bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
+	panels bool            // Q4_0 rows in panels (runRange counts panels, not rows)
+	acts   *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
+	q8     []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights
+	q8Row  int
 }
 
 func (j *matmulJob) runRange(worker, r0, r1 int) {
+	if j.panels {
+		j.runPanels(worker, r0, r1)
+		return
+	}
 	if j.float || j.acts != nil || j.q8 != nil {
 		j.runTiled(worker, r0, r1)
 		return
@@ -166,6 +183,35 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 		}
 	}
 }
+
+// runPanels is runTiled for rows in panels, over panels [p0, p1): a chunk of tokens at a time, a block of
+// panels whose weights stay in L2 across the chunk, sixteen tokens per kernel call.
+func (j *matmulJob) runPanels(worker, p0, p1 int) {
+	w := j.w
+	per := panelsPerCall(w)
+	panelBytes := kernels.PanelRows * w.rowBytes
+	out, staging := j.b.panelOut[worker], j.b.staging[worker]
+	stride := kernels.PanelRows * per
+	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
+		t1 := min(len(j.x), t0+j.chunk)
+		for q0 := p0; q0 < p1; q0 += per {
+			q1 := min(p1, q0+per)
+			for g := t0; g < t1; g += 16 {
+				n := min(16, t1-g)
+				j.acts.DotPanels(w.data[q0*panelBytes:q1*panelBytes], q1-q0, g, n, out, stride, staging)
+				r0 := kernels.PanelRows * q0
+				for i := range n {
+					for r, s := range out[i*stride : i*stride+kernels.PanelRows*(q1-q0)] {
+						j.store(g+i, r0+r, s)
+					}
+				}
+			}
+		}
+	}
+}
+
+// panelsPerCall is how many of w's panels one kernel call takes: as many as fit in weightCacheBytes.
+func panelsPerCall(w *matrix) int { return max(1, weightCacheBytes/(kernels.PanelRows*w.rowBytes)) }
 
 // floatTiles runs the four-row, four-token float tile over rows [b0, b1) for tokens g..g+3 and returns
 // the first row it left (fewer than four remain).

@@ -64,7 +64,8 @@ func (b *Backend) makeResident() error {
 					w.src.Release()
 				}
 				w.data = dst
-				w.repacked = b.k.CanRepack(w.src.Type, w.src.Cols)
+				w.panels = b.k.CanPanel(w.src.Type, w.src.Rows, w.src.Cols)
+				w.repacked = !w.panels && b.k.CanRepack(w.src.Type, w.src.Cols)
 			}
 		}()
 	}
@@ -73,13 +74,17 @@ func (b *Backend) makeResident() error {
 		_ = mem.Close()
 		return first
 	}
+	b.panelBuffers()
 	b.resident = mem
 	return nil
 }
 
-// readMatrix reads w's rows into dst, repacked for the kernels when the CPU has a repacked form, through a
-// buffer of about a megabyte.
+// readMatrix reads w's rows into dst, packed in panels or repacked for the kernels when the set has such a
+// form, through a buffer of about a megabyte.
 func readMatrix(k *kernels.Set, w *matrix, dst []byte) error {
+	if k.CanPanel(w.src.Type, w.src.Rows, w.src.Cols) {
+		return readPanels(w, dst)
+	}
 	if !k.CanRepack(w.src.Type, w.src.Cols) {
 		return w.src.Read(0, dst)
 	}
@@ -96,4 +101,43 @@ func readMatrix(k *kernels.Set, w *matrix, dst []byte) error {
 		}
 	}
 	return nil
+}
+
+// readPanels reads w's rows into dst packed in panels of kernels.PanelRows rows, a few panels at a time.
+func readPanels(w *matrix, dst []byte) error {
+	panelBytes := kernels.PanelRows * w.rowBytes
+	step := max(1, (1<<20)/panelBytes)
+	buf := make([]byte, step*panelBytes)
+	panels := w.src.Rows / kernels.PanelRows
+	for p := 0; p < panels; p += step {
+		n := min(step, panels-p)
+		chunk := buf[:n*panelBytes]
+		if err := w.src.Read(int64(p*panelBytes), chunk); err != nil {
+			return err
+		}
+		for i := range n {
+			kernels.PackPanel(chunk[i*panelBytes:(i+1)*panelBytes], dst[(p+i)*panelBytes:(p+i+1)*panelBytes])
+		}
+	}
+	return nil
+}
+
+// panelBuffers sizes the workers' scratch and results for the panel products (panelsPerCall panels of up
+// to 16 tokens each), where any matrix is packed in panels.
+func (b *Backend) panelBuffers() {
+	most := 0
+	for _, w := range b.matrices {
+		if w.panels {
+			most = max(most, kernels.PanelRows*panelsPerCall(w))
+		}
+	}
+	if most == 0 {
+		return
+	}
+	b.staging = make([][]byte, b.threads)
+	b.panelOut = make([][]float32, b.threads)
+	for i := range b.threads {
+		b.staging[i] = make([]byte, kernels.StagingBytes())
+		b.panelOut[i] = make([]float32, 16*most)
+	}
 }

@@ -16,6 +16,7 @@ var conformanceChecks = []struct {
 	{"BlockDots", checkBlockDots, nil},
 	{"Q8ActsDot", checkQ8ActsDot, nil},
 	{"RepackedDots", checkRepackedDots, (*Set).hasVNNI},
+	{"PanelDots", checkPanelDots, func(s *Set) bool { return s.level >= avx512AMX }},
 	{"Q45FileLayoutDots", checkQ45FileLayoutDots, (*Set).hasAVX2},
 	{"FourTokensExact", checkFourTokensExact, nil},
 	{"DotQ6_KQ8_K", checkDotQ6_KQ8_K, nil},
@@ -29,8 +30,8 @@ var conformanceChecks = []struct {
 }
 
 // TestConformance runs every check on every kernel set this build can run here: on amd64 those the
-// CPU's features allow (generic, avx2, avx512, avx512-vnni), without assembly all of them as their Go
-// twins. CI runs it on AVX-512 and, through -tags noasm, on the twins.
+// CPU's features allow (generic, avx2, avx512, avx512-vnni, avx512-amx), without assembly all of them as
+// their Go twins. CI runs it on AVX-512 and, through -tags noasm, on the twins.
 func TestConformance(t *testing.T) {
 	sets := Available()
 	for _, s := range sets {
@@ -59,7 +60,8 @@ func TestDefault(t *testing.T) {
 		env  string
 		want level
 		err  bool
-	}{{"", best, false}, {"generic", generic, false}, {"avx2", min(best, avx2), false}, {"avx512", 0, true}, {"AVX2", 0, true}} {
+	}{{"", best, false}, {"generic", generic, false}, {"avx2", min(best, avx2), false},
+		{"avx512-vnni", min(best, avx512VNNI), false}, {"avx512", 0, true}, {"AVX2", 0, true}} {
 		t.Setenv(Env, c.env)
 		s, err := Default()
 		if c.err {

@@ -20,8 +20,10 @@ func cpuLevel() level {
 		return avx2
 	case !x.HasAVX512VNNI:
 		return avx512
+	case !x.HasAMXTile || !x.HasAMXInt8 || !amxPermitted():
+		return avx512VNNI
 	}
-	return avx512VNNI
+	return avx512AMX
 }
 
 // runnableLevel is the highest set the tests can run here: the assembly needs the CPU's features.
@@ -209,3 +211,15 @@ func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 //
 //go:noescape
 func streamSum4AVX2(p *byte, quarter int) uint64
+
+// The kernels over Q4_0 rows in panels (q4_0_panels_amd64.s, panels.go): AMX for up to 16 tokens,
+// AVX-512 VNNI for one and for up to four.
+//
+//go:noescape
+func gemmQ4_0AMX16(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+//go:noescape
+func gemvQ4_0PanelVNNI1(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+//go:noescape
+func gemvQ4_0PanelVNNI4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)

@@ -16,7 +16,7 @@ import (
 func cpuLevel() level { return generic }
 
 // runnableLevel is every set: their kernels are the twins below.
-func runnableLevel() level { return avx512VNNI }
+func runnableLevel() level { return avx512AMX }
 
 // Block dots of rows as stored against Q8_0 activation rows of nb blocks.
 
@@ -227,3 +227,24 @@ func expSumAVX512(x *float32, n int, mx float32) float64 { return expSumGo(unsaf
 
 // streamSum4AVX2 is streamSumGo over the four quarters.
 func streamSum4AVX2(p *byte, quarter int) uint64 { return streamSumGo(unsafe.Slice(p, 4*quarter)) }
+
+// The kernels over Q4_0 rows in panels (AMX for 16 tokens, VNNI for one and four): gemmPanelsGo, strides
+// in bytes as the assembly takes them.
+
+func gemmQ4_0AMX16(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(16, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
+}
+
+func gemvQ4_0PanelVNNI1(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(1, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
+}
+
+func gemvQ4_0PanelVNNI4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(4, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
+}
+
+func gemmPanels(m int, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, out *float32, outStride, n int) {
+	tabLen := (nb-1)*tabStride/4 + corrOff/4 + m
+	gemmPanelsGo(m, unsafe.Slice(panels, count*nb*panelBlockBytes), count, nb, unsafe.Slice(acts, (m-1)*actStride+34*nb),
+		actStride, unsafe.Slice(tab, tabLen), tabStride/4, corrOff/4, unsafe.Slice(out, (n-1)*outStride/4+PanelRows*count), outStride/4, n)
+}

@@ -30,6 +30,10 @@ type Q8Acts struct {
 	packed     []byte    // 64-byte aligned view of packedBuf
 	packedBuf  []byte
 	stride     int // packed bytes per row
+	// For rows packed in panels (panels.go): per block, the tabTokens rows' da, then their corrections.
+	panels    bool
+	tabTokens int
+	tab       []float32
 }
 
 // Q8Acts returns an empty set of activation rows for this set's kernels.
@@ -73,6 +77,7 @@ func (a *Q8Acts) Reset(rows, cols int, w tensor.Type, repacked bool) error {
 	nb := cols / 32
 	a.cols, a.rows, a.weight, a.repacked = cols, rows, w, repacked
 	a.k = &a.set.traits[w]
+	a.panels = false
 	a.ggml = grow(a.ggml, nb*34*rows)
 	a.scales = a.scales[:0]
 	a.stride = 0
@@ -107,6 +112,10 @@ func (a *Q8Acts) QuantizeRow(t int, x []float32) {
 	rb := nb * 34
 	src := a.ggml[t*rb : (t+1)*rb]
 	tensor.QuantizeQ8_0(x[:a.cols], src)
+	if a.panels {
+		a.fillPanelRow(t, src)
+		return
+	}
 	if a.stride == 0 {
 		if len(a.scales) > 0 { // the AVX2 four-token kernel's float scales
 			sc := a.scales[t*nb : (t+1)*nb]

@@ -6,7 +6,8 @@ import (
 )
 
 // Env is the environment variable that selects the kernel set: "generic" runs the pure-Go code alone (as
-// a build with -tags noasm does), "avx2" the AVX2 kernels only, as on a CPU without AVX-512.
+// a build with -tags noasm does), "avx2" the AVX2 kernels only, as on a CPU without AVX-512,
+// "avx512-vnni" everything but AMX.
 const Env = "GLMTOOL_KERNELS"
 
 // level orders the kernel sets: each uses every kernel of the ones below it that it does not replace.
@@ -17,9 +18,10 @@ const (
 	avx2                    // AVX2, F16C and FMA
 	avx512                  // AVX-512 F/BW/VL
 	avx512VNNI              // AVX-512 VNNI: packed activations and repacked rows
+	avx512AMX               // AMX tiles (Linux, AMX-INT8): Q4_0 rows in panels of 16
 )
 
-var levelNames = [...]string{generic: "generic", avx2: "avx2", avx512: "avx512", avx512VNNI: "avx512-vnni"}
+var levelNames = [...]string{generic: "generic", avx2: "avx2", avx512: "avx512", avx512VNNI: "avx512-vnni", avx512AMX: "avx512-amx"}
 
 // Set is one kernel set: for every weight type, the dot products, the activation format they take and how
 // many tokens one call serves (ggml-cpu's type traits), plus the float, attention and softmax kernels. A
@@ -30,7 +32,7 @@ type Set struct {
 	traits [typeSlots]typeKernels // by weight type; zero for types without a kernel
 }
 
-// Name is the set's name as reports print it: generic, avx2, avx512 or avx512-vnni.
+// Name is the set's name as reports print it: generic, avx2, avx512, avx512-vnni or avx512-amx.
 func (s *Set) Name() string { return levelNames[s.level] }
 
 // Default is the best set this CPU runs, limited by GLMTOOL_KERNELS; an unknown value is an error, so
@@ -43,8 +45,10 @@ func Default() (*Set, error) {
 		l = generic
 	case "avx2":
 		l = min(l, avx2)
+	case "avx512-vnni":
+		l = min(l, avx512VNNI)
 	default:
-		return nil, fmt.Errorf("%s=%q: want generic (pure Go) or avx2 (no AVX-512), or leave it unset", Env, v)
+		return nil, fmt.Errorf("%s=%q: want generic (pure Go), avx2 (no AVX-512) or avx512-vnni (no AMX), or leave it unset", Env, v)
 	}
 	return newSet(l), nil
 }

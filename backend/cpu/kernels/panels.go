@@ -1,0 +1,201 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/glmtool/glmtool/tensor"
+)
+
+// Q4_0 rows packed in panels of 16 for the AMX kernels (q4_0_panels_amd64.s). A panel of 16 rows holds, per
+// pair of blocks of 32 values, the 16 rows' f16 scales of each block (2 × 32 bytes) and then each block's
+// nibbles in the order of the tile the kernel multiplies by (2 × 256 bytes; a pair is nine cache lines,
+// so that no 64-byte load straddles two): the B tile has 8 rows of 64 bytes, row q holding, for each weight
+// row r, its values 4q…4q+3 (unsigned, weight + 8); byte p of 64-byte chunk m has tile row 2m's byte p in
+// its low nibble and tile row 2m+1's in its high nibble, so that one load, a mask and a shift give two
+// tile rows. A panel is as many bytes as its 16 rows were, so the weights stream at Q4_0's density.
+
+// PanelRows is the number of rows a panel packs.
+const PanelRows = 16
+
+// panelBlockBytes is one block of a panel: 16 scales and 16 × 32 nibbles.
+const panelBlockBytes = 32 + 256
+
+// panelScales and panelNibbles are where block b's scales and nibbles start in a panel.
+func panelScales(b int) int  { return b/2*2*panelBlockBytes + 32*(b%2) }
+func panelNibbles(b int) int { return b/2*2*panelBlockBytes + 64 + 256*(b%2) }
+
+// amxStagingBytes is the kernels' scratch: four unpacked B tiles and four result tiles.
+const amxStagingBytes = 2048 + 4*1024
+
+// CanPanel reports whether a rows × cols matrix of type t is packed in panels for this set's AMX kernels.
+// (cols a multiple of 128: the kernels take blocks four at a time.)
+func (s *Set) CanPanel(t tensor.Type, rows, cols int) bool {
+	return s.level >= avx512AMX && t == tensor.Q4_0 && rows > 0 && rows%PanelRows == 0 && cols > 0 && cols%128 == 0
+}
+
+// PackPanel writes the panel of 16 Q4_0 rows (src: the rows as stored, one after another) into dst, which
+// is as long as src.
+func PackPanel(src, dst []byte) {
+	rowBytes := len(src) / PanelRows
+	nb := rowBytes / 18
+	for b := range nb {
+		sc := dst[panelScales(b) : panelScales(b)+32]
+		for r := range PanelRows {
+			copy(sc[2*r:2*r+2], src[r*rowBytes+18*b:])
+		}
+		nib := dst[panelNibbles(b) : panelNibbles(b)+256]
+		for m := range 4 {
+			for p := range 64 {
+				r, i := p/4, p%4
+				blk := src[r*rowBytes+18*b : r*rowBytes+18*b+18]
+				lo := q4Nibble(blk, 8*m+i)
+				hi := q4Nibble(blk, 8*m+4+i)
+				nib[64*m+p] = lo | hi<<4
+			}
+		}
+	}
+}
+
+// q4Nibble is value j (0–31) of a Q4_0 block as stored: its unsigned nibble.
+func q4Nibble(blk []byte, j int) byte {
+	if j < 16 {
+		return blk[2+j] & 0xf
+	}
+	return blk[2+j-16] >> 4
+}
+
+// panelValue is value k (0–31) of row r in block b of a panel, unsigned.
+func panelValue(panel []byte, b, r, k int) int32 {
+	q, i := k/4, k%4
+	m, hi := q/2, q%2
+	byt := panel[panelNibbles(b)+64*m+4*r+i]
+	if hi == 1 {
+		return int32(byt >> 4)
+	}
+	return int32(byt & 0xf)
+}
+
+// amxConfig is the tile configuration of the AMX kernel for m tokens: tmm0–3 the m × 16 int32 results,
+// tmm4–5 the m × 32 activation bytes, tmm6–7 the 8 × 64 weight bytes.
+func amxConfig(m int) [64]byte {
+	var c [64]byte
+	c[0] = 1 // palette 1
+	set := func(t, rows, colBytes int) {
+		binary.LittleEndian.PutUint16(c[16+2*t:], uint16(colBytes))
+		c[48+t] = byte(rows)
+	}
+	for t := range 4 {
+		set(t, m, 64)
+	}
+	set(4, m, 32)
+	set(5, m, 32)
+	set(6, 8, 64)
+	set(7, 8, 64)
+	return c
+}
+
+// ResetPanels sizes the activations for a product with Q4_0 rows packed in panels: rows in ggml's layout
+// (and 16 zero rows after them, which the kernels' tiles may read), and per block the rows' scales da and
+// corrections −8·da·Σa as float32, token after token.
+func (a *Q8Acts) ResetPanels(rows, cols int) error {
+	if cols%128 != 0 || a.set.level < avx512AMX {
+		return fmt.Errorf("Q8_0 activations: no panel kernels for %d columns in the %s kernels", cols, a.set.Name())
+	}
+	nb := cols / 32
+	a.cols, a.rows, a.weight, a.repacked = cols, rows, tensor.Q4_0, false
+	a.k = &a.set.traits[tensor.Q4_0]
+	a.stride = 0
+	a.scales = a.scales[:0]
+	a.panels = true
+	a.tabTokens = rows + PanelRows
+	a.ggml = grow(a.ggml, nb*34*a.tabTokens)
+	clear(a.ggml[nb*34*rows:])
+	if need := 2 * nb * a.tabTokens; cap(a.tab) < need {
+		a.tab = make([]float32, need)
+	}
+	a.tab = a.tab[:2*nb*a.tabTokens]
+	clear(a.tab) // the padding tokens' scales stay 0
+	return nil
+}
+
+// fillPanelRow writes token t's scales and corrections from its quantized row src.
+func (a *Q8Acts) fillPanelRow(t int, src []byte) {
+	T := a.tabTokens
+	for b := range a.cols / 32 {
+		blk := src[b*34 : b*34+34]
+		var s int32
+		for _, q := range blk[2:] {
+			s += int32(int8(q))
+		}
+		da := tensor.HalfAt(blk)
+		a.tab[2*b*T+t] = da
+		a.tab[2*b*T+T+t] = float32(-8*s) * da
+	}
+}
+
+// DotPanels sets out[i·outStride + r] to row r of the count panels in panels (16·count rows) · activation
+// row t0+i, for n ≤ 16 rows; staging is the caller's scratch of StagingBytes (one per goroutine). Every
+// row gets the same bits whatever n is.
+func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outStride int, staging []byte) {
+	nb := a.cols / 32
+	m := 16
+	switch {
+	case n == 1:
+		m = 1
+	case n <= 4:
+		m = 4
+	}
+	k := a.k.amx
+	_ = panels[count*PanelRows*nb*18-1]
+	_ = out[(n-1)*outStride+PanelRows*count-1]
+	_ = staging[amxStagingBytes-1]
+	T := a.tabTokens
+	k.gemm[m](&k.cfg[m][0], &panels[0], count, nb, &a.ggml[t0*nb*34], nb*34, &a.tab[t0], 8*T, 4*T, &staging[0], &out[0], 4*outStride, n)
+}
+
+// StagingBytes is the scratch DotPanels needs per goroutine.
+func StagingBytes() int { return amxStagingBytes }
+
+// amxKernel is the set's kernels over panels by token count: VNNI for 1 and 4, AMX for 16 (with its
+// tile configuration; the VNNI kernels ignore it).
+type amxKernel struct {
+	gemm map[int]func(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+	cfg  map[int]*[64]byte
+}
+
+func newAMXKernel() *amxKernel {
+	k := &amxKernel{gemm: map[int]func(*byte, *byte, int, int, *byte, int, *float32, int, int, *byte, *float32, int, int){
+		1: gemvQ4_0PanelVNNI1, 4: gemvQ4_0PanelVNNI4, 16: gemmQ4_0AMX16,
+	}, cfg: map[int]*[64]byte{}}
+	c := amxConfig(16)
+	for _, m := range []int{1, 4, 16} {
+		k.cfg[m] = &c
+	}
+	return k
+}
+
+// gemmPanelsGo is the AMX kernels' arithmetic in Go (their twin, and what the conformance test holds
+// them to): for the first n of m tokens and 16·count rows, per block the exact Σ a·(unsigned weight), then
+// acc += (float(sum)·da + corr)·dw.
+func gemmPanelsGo(m int, panels []byte, count, nb int, acts []byte, actStride int, tab []float32, tabStride, corrOff int, out []float32, outStride, n int) {
+	for p := range count {
+		panel := panels[p*nb*panelBlockBytes : (p+1)*nb*panelBlockBytes]
+		for i := range n {
+			for r := range PanelRows {
+				var acc float32
+				for b := range nb {
+					act := acts[i*actStride+34*b+2 : i*actStride+34*b+34]
+					var sum int32
+					for kk := range 32 {
+						sum += int32(int8(act[kk])) * panelValue(panel, b, r, kk)
+					}
+					da, corr := tab[b*tabStride+i], tab[b*tabStride+corrOff+i]
+					dw := tensor.HalfAt(panel[panelScales(b)+2*r:])
+					acc += (float32(sum)*da + corr) * dw
+				}
+				out[i*outStride+PanelRows*p+r] = acc
+			}
+		}
+	}
+}
