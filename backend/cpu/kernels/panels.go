@@ -35,23 +35,44 @@ func (s *Set) CanPanel(t tensor.Type, rows, cols int) bool {
 }
 
 // PackPanel writes the panel of 16 Q4_0 rows (src: the rows as stored, one after another) into dst, which
-// is as long as src.
+// is as long as src. Four bytes at a time: row r's word in chunk m pairs its values 8m'+i (low nibbles)
+// and 8m'+4+i (high), m' = m mod 2, from the stored bytes' low nibbles (m < 2, values 0–15) or high
+// nibbles (values 16–31).
 func PackPanel(src, dst []byte) {
 	rowBytes := len(src) / PanelRows
 	nb := rowBytes / 18
+	const lo = 0x0f0f0f0f
 	for b := range nb {
 		sc := dst[panelScales(b) : panelScales(b)+32]
+		nib := dst[panelNibbles(b) : panelNibbles(b)+256]
 		for r := range PanelRows {
-			copy(sc[2*r:2*r+2], src[r*rowBytes+18*b:])
+			blk := src[r*rowBytes+18*b : r*rowBytes+18*b+18]
+			copy(sc[2*r:2*r+2], blk)
+			qs := blk[2:]
+			for h := range 2 {
+				w0 := binary.LittleEndian.Uint32(qs[8*h:])
+				w1 := binary.LittleEndian.Uint32(qs[8*h+4:])
+				binary.LittleEndian.PutUint32(nib[64*h+4*r:], w0&lo|(w1&lo)<<4)
+				binary.LittleEndian.PutUint32(nib[64*(h+2)+4*r:], w0>>4&lo|w1&^lo)
+			}
+		}
+	}
+}
+
+// packPanelGo is PackPanel value by value, as the layout is described (the test checks one against the
+// other).
+func packPanelGo(src, dst []byte) {
+	rowBytes := len(src) / PanelRows
+	for b := range rowBytes / 18 {
+		for r := range PanelRows {
+			copy(dst[panelScales(b)+2*r:panelScales(b)+2*r+2], src[r*rowBytes+18*b:])
 		}
 		nib := dst[panelNibbles(b) : panelNibbles(b)+256]
 		for m := range 4 {
 			for p := range 64 {
 				r, i := p/4, p%4
 				blk := src[r*rowBytes+18*b : r*rowBytes+18*b+18]
-				lo := q4Nibble(blk, 8*m+i)
-				hi := q4Nibble(blk, 8*m+4+i)
-				nib[64*m+p] = lo | hi<<4
+				nib[64*m+p] = q4Nibble(blk, 8*m+i) | q4Nibble(blk, 8*m+4+i)<<4
 			}
 		}
 	}
@@ -96,7 +117,7 @@ func amxConfig(m int) [64]byte {
 }
 
 // ResetPanels sizes the activations for a product with Q4_0 rows packed in panels: rows in ggml's layout
-// (and 16 zero rows after them, which the kernels' tiles may read), and per block the rows' scales da and
+// (and 16 rows after them, which the kernels' tiles may read), and per block the rows' scales da and
 // corrections −8·da·Σa as float32, token after token.
 func (a *Q8Acts) ResetPanels(rows, cols int) error {
 	if cols%128 != 0 || a.set.level < avx512AMX {
@@ -108,14 +129,14 @@ func (a *Q8Acts) ResetPanels(rows, cols int) error {
 	a.stride = 0
 	a.scales = a.scales[:0]
 	a.panels = true
+	// The 16 rows after the last are read by the kernels' tiles but only for their own (discarded)
+	// results: whatever a larger product left there is harmless, so nothing is cleared per product.
 	a.tabTokens = rows + PanelRows
 	a.ggml = grow(a.ggml, nb*34*a.tabTokens)
-	clear(a.ggml[nb*34*rows:])
 	if need := 2 * nb * a.tabTokens; cap(a.tab) < need {
 		a.tab = make([]float32, need)
 	}
 	a.tab = a.tab[:2*nb*a.tabTokens]
-	clear(a.tab) // the padding tokens' scales stay 0
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -29,9 +30,13 @@ func checkPanelDots(t *testing.T, s *Set) {
 			wf[r] = make([]float32, c.cols)
 			_ = tensor.Dequantize(tensor.Q4_0, w[r*rb:(r+1)*rb], wf[r])
 		}
-		packed := make([]byte, len(w))
+		packed, slow := make([]byte, len(w)), make([]byte, len(w))
 		for p := range c.panels {
 			PackPanel(w[p*PanelRows*rb:(p+1)*PanelRows*rb], packed[p*PanelRows*rb:(p+1)*PanelRows*rb])
+			packPanelGo(w[p*PanelRows*rb:(p+1)*PanelRows*rb], slow[p*PanelRows*rb:(p+1)*PanelRows*rb])
+		}
+		if !bytes.Equal(packed, slow) {
+			t.Fatalf("cols %d: PackPanel differs from the layout written value by value", c.cols)
 		}
 		acts := s.Q8Acts()
 		if err := acts.ResetPanels(c.tokens, c.cols); err != nil {
