@@ -106,23 +106,51 @@ func (s *stream) ScaleAdd(dst, x backend.Acts, alpha float32, y backend.Acts) {
 	}
 }
 
-// SwiGLU gates the second half of each row of x by the SiLU of its first half.
+// SwiGLU gates the second half of each row of x by the SiLU of its first half, over the workers.
 func (s *stream) SwiGLU(dst, x backend.Acts) {
-	d, in := rows(dst), rows(x)
-	for i := range d {
-		ff := len(d[i])
-		for j := range d[i] {
-			d[i][j] = silu(in[i][j]) * in[i][ff+j]
-		}
-	}
+	s.act = activationJob{d: rows(dst), in: rows(x), gate: true}
+	s.act.run(s.b.pool)
 }
 
-// GELU applies the tanh approximation of GELU.
+// GELU applies the tanh approximation of GELU, over the workers.
 func (s *stream) GELU(dst, x backend.Acts) {
-	d, in := rows(dst), rows(x)
-	for i := range d {
-		for j := range d[i] {
-			d[i][j] = geluTanh(in[i][j])
+	s.act = activationJob{d: rows(dst), in: rows(x)}
+	s.act.run(s.b.pool)
+}
+
+// activationJob applies SwiGLU (gate) or GELU to rows in pieces of activationChunk values: one exp or
+// tanh per value, which in a decode step of a batch of streams is worth the workers (ChatGLM3's
+// 13,696 per row and layer took a tenth of a four-stream step on one core).
+type activationJob struct {
+	d, in [][]float32
+	gate  bool
+}
+
+const activationChunk = 2048
+
+func (j *activationJob) run(p *pool) {
+	if len(j.d) == 0 {
+		return
+	}
+	per := (len(j.d[0]) + activationChunk - 1) / activationChunk
+	p.run(len(j.d)*per, j)
+}
+
+func (j *activationJob) runRange(_, a, b int) {
+	per := (len(j.d[0]) + activationChunk - 1) / activationChunk
+	for c := a; c < b; c++ {
+		i, lo := c/per, c%per*activationChunk
+		d, in := j.d[i], j.in[i]
+		hi := min(len(d), lo+activationChunk)
+		if j.gate {
+			ff := len(d)
+			for k := lo; k < hi; k++ {
+				d[k] = silu(in[k]) * in[ff+k]
+			}
+			continue
+		}
+		for k := lo; k < hi; k++ {
+			d[k] = geluTanh(in[k])
 		}
 	}
 }

@@ -30,6 +30,7 @@ type stream struct {
 	quant quantJob
 	mm    matmulJob
 	attn  attentionJob
+	act   activationJob
 }
 
 var _ backend.Stream = (*stream)(nil)
