@@ -219,6 +219,9 @@ func streamSum4AVX2(p *byte, quarter int) uint64
 func gemmQ4_0AMX16(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
 
 //go:noescape
+func gemvQ4_0PanelVNNI1x2(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+//go:noescape
 func gemvQ4_0PanelVNNI1(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
 
 //go:noescape

@@ -235,6 +235,10 @@ func gemmQ4_0AMX16(cfg, panels *byte, count, nb int, acts *byte, actStride int, 
 	gemmPanels(16, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
 }
 
+func gemvQ4_0PanelVNNI1x2(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(1, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
+}
+
 func gemvQ4_0PanelVNNI1(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
 	gemmPanels(1, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
 }

@@ -172,6 +172,14 @@ func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outSt
 	_ = out[(n-1)*outStride+PanelRows*count-1]
 	_ = staging[amxStagingBytes-1]
 	T := a.tabTokens
+	if m == 1 && count >= 2 { // one token: two panels at a time (two weight streams), an odd last alone
+		even := count &^ 1
+		gemvQ4_0PanelVNNI1x2(nil, &panels[0], even, nb, &a.ggml[t0*nb*34], nb*34, &a.tab[t0], 8*T, 4*T, nil, &out[0], 4*outStride, n)
+		if even == count {
+			return
+		}
+		panels, out, count = panels[even*PanelRows*nb*18:], out[PanelRows*even:], 1
+	}
 	k.gemm[m](&k.cfg[m][0], &panels[0], count, nb, &a.ggml[t0*nb*34], nb*34, &a.tab[t0], 8*T, 4*T, &staging[0], &out[0], 4*outStride, n)
 }
 
