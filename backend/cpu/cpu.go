@@ -1,6 +1,6 @@
 // Package cpu is the CPU backend: weights used in place from the file mapping or copied onto huge pages
-// and repacked for the kernels (resident.go), matrix products tiled for the caches over tensor/'s SIMD
-// kernels (matmul.go), a persistent worker pool handing out row chunks (pool.go), norms and activations
+// and repacked or packed in panels for the kernels (resident.go), matrix products tiled for the caches over
+// the kernel set's per-type table (matmul.go), a persistent worker pool handing out row chunks (pool.go), norms and activations
 // (ops.go), RoPE and attention over an F16 or F32 KV cache (attention.go, kv.go). The dot products, softmax
 // exponentials and stream probe are one kernel set (kernels/), chosen when the backend starts.
 package cpu
@@ -43,11 +43,6 @@ func New(threads int) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewWithKernels(threads, k), nil
-}
-
-// NewWithKernels starts a backend with threads workers (0: one per CPU) on kernel set k.
-func NewWithKernels(threads int, k *kernels.Set) *Backend {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
@@ -61,13 +56,13 @@ func NewWithKernels(threads int, k *kernels.Set) *Backend {
 	for i := range b.results {
 		b.results[i] = make([]float32, 4)
 	}
-	return b
+	return b, nil
 }
 
 // Name is "cpu".
 func (b *Backend) Name() string { return "cpu" }
 
-// Kernels names the kernel set (generic, avx2, avx512 or avx512-vnni).
+// Kernels names the kernel set (generic, avx2, avx512, avx512-vnni or avx512-amx).
 func (b *Backend) Kernels() string { return b.k.Name() }
 
 // Threads is the number of workers.

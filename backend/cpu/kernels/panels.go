@@ -97,8 +97,8 @@ func panelValue(panel []byte, b, r, k int) int32 {
 	return int32(byt & 0xf)
 }
 
-// amxConfig is the tile configuration of the AMX kernel for m tokens: tmm0–3 the m × 16 int32 results,
-// tmm4–5 the m × 32 activation bytes, tmm6–7 the 8 × 64 weight bytes.
+// amxConfig is the tile configuration of the AMX kernel for m tokens (16): tmm0–3 the m × 16 int32
+// results, tmm4–5 the m × 32 activation bytes, tmm6–7 the 8 × 64 weight bytes.
 func amxConfig(m int) [64]byte {
 	var c [64]byte
 	c[0] = 1 // palette 1
@@ -160,49 +160,30 @@ func (a *Q8Acts) fillPanelRow(t int, src []byte) {
 // row gets the same bits whatever n is.
 func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outStride int, staging []byte) {
 	nb := a.cols / 32
-	m := 16
-	switch {
-	case n == 1:
-		m = 1
-	case n <= 4:
-		m = 4
-	}
-	k := a.k.amx
-	_ = panels[count*PanelRows*nb*18-1]
+	panelBytes := PanelRows * nb * 18
+	_ = panels[count*panelBytes-1]
 	_ = out[(n-1)*outStride+PanelRows*count-1]
 	_ = staging[amxStagingBytes-1]
 	T := a.tabTokens
-	if m == 1 && count >= 2 { // one token: two panels at a time (two weight streams), an odd last alone
+	acts, tab := &a.ggml[t0*nb*34], &a.tab[t0]
+	switch {
+	case n > 4: // AMX tiles (the VNNI kernels take no configuration or staging)
+		gemmQ4_0AMX16(&a.set.tileConfig[0], &panels[0], count, nb, acts, nb*34, tab, 8*T, 4*T, &staging[0], &out[0], 4*outStride, n)
+	case n > 1:
+		gemvQ4_0PanelVNNI4(nil, &panels[0], count, nb, acts, nb*34, tab, 8*T, 4*T, nil, &out[0], 4*outStride, n)
+	default: // one token: two panels at a time (two weight streams), an odd last one alone
 		even := count &^ 1
-		gemvQ4_0PanelVNNI1x2(nil, &panels[0], even, nb, &a.ggml[t0*nb*34], nb*34, &a.tab[t0], 8*T, 4*T, nil, &out[0], 4*outStride, n)
-		if even == count {
-			return
+		if even > 0 {
+			gemvQ4_0PanelVNNI1x2(nil, &panels[0], even, nb, acts, nb*34, tab, 8*T, 4*T, nil, &out[0], 4*outStride, n)
 		}
-		panels, out, count = panels[even*PanelRows*nb*18:], out[PanelRows*even:], 1
+		if even < count {
+			gemvQ4_0PanelVNNI1(nil, &panels[even*panelBytes], 1, nb, acts, nb*34, tab, 8*T, 4*T, nil, &out[PanelRows*even], 4*outStride, n)
+		}
 	}
-	k.gemm[m](&k.cfg[m][0], &panels[0], count, nb, &a.ggml[t0*nb*34], nb*34, &a.tab[t0], 8*T, 4*T, &staging[0], &out[0], 4*outStride, n)
 }
 
 // StagingBytes is the scratch DotPanels needs per goroutine.
 func StagingBytes() int { return amxStagingBytes }
-
-// amxKernel is the set's kernels over panels by token count: VNNI for 1 and 4, AMX for 16 (with its
-// tile configuration; the VNNI kernels ignore it).
-type amxKernel struct {
-	gemm map[int]func(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
-	cfg  map[int]*[64]byte
-}
-
-func newAMXKernel() *amxKernel {
-	k := &amxKernel{gemm: map[int]func(*byte, *byte, int, int, *byte, int, *float32, int, int, *byte, *float32, int, int){
-		1: gemvQ4_0PanelVNNI1, 4: gemvQ4_0PanelVNNI4, 16: gemmQ4_0AMX16,
-	}, cfg: map[int]*[64]byte{}}
-	c := amxConfig(16)
-	for _, m := range []int{1, 4, 16} {
-		k.cfg[m] = &c
-	}
-	return k
-}
 
 // gemmPanelsGo is the AMX kernels' arithmetic in Go (their twin, and what the conformance test holds
 // them to): for the first n of m tokens and 16·count rows, per block the exact Σ a·(unsigned weight), then

@@ -30,6 +30,8 @@ type Set struct {
 	level  level
 	floats *floatSet              // nil: no float kernels (decoded rows and dotF32Go)
 	traits [typeSlots]typeKernels // by weight type; zero for types without a kernel
+	// tileConfig is the AMX kernel's tile configuration (avx512-amx; panels.go).
+	tileConfig [64]byte
 }
 
 // Name is the set's name as reports print it: generic, avx2, avx512, avx512-vnni or avx512-amx.
@@ -73,6 +75,9 @@ func newSet(l level) *Set {
 		s.floats = &avx2Floats
 	}
 	s.traits = typeTable(l)
+	if l >= avx512AMX {
+		s.tileConfig = amxConfig(16)
+	}
 	return s
 }
 

@@ -23,8 +23,6 @@ type typeKernels struct {
 	// q8Exact: four tokens per call give each the one-token bits (rows as stored, repacked); the
 	// batch of independent sequences may share such calls.
 	q8Exact [2]bool
-	// amx is the AMX kernels for rows packed in panels (Q4_0); nil: none.
-	amx *amxKernel
 }
 
 // pairKernel is the VNNI kernels for Q4_0/Q8_0 rows as stored, over packed pairs of activation blocks,
@@ -64,9 +62,6 @@ func typeTable(l level) [typeSlots]typeKernels {
 			t[typ].repacked = &k
 			t[typ].vecDotType, t[typ].blockCols, t[typ].q8Exact = tensor.Q8_0, 32, exact
 		}
-	}
-	if l >= avx512AMX {
-		t[tensor.Q4_0].amx = newAMXKernel()
 	}
 	// K-quants: Q8_K activations; the one- and four-token kernels are bit-identical to the Go code.
 	t[tensor.Q4_K] = typeKernels{vecDotType: tensor.Q8_K, blockCols: tensor.QK_K, dot: dotQ4_KQ8_KGo, q8Exact: [2]bool{true, true}}
