@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 	"github.com/glmtool/glmtool/tensor"
 )
 
@@ -67,7 +68,7 @@ func rotateHalf(x []float32, pos float64, theta []float32) {
 }
 
 // Attention appends each sequence's keys and values to its cache and attends its rows over it, parallel
-// over (row, group of query heads).
+// over (row, group of query heads): sixteen heads a job where groupJob applies, else attentionJob's.
 func (s *stream) Attention(dst, qa, ka, va backend.Acts, l int, seqs []backend.Seq, heads, kvHeads, hd int) {
 	q, k, v, out := rows(qa), rows(ka), rows(va), rows(dst)
 	b := s.b
@@ -91,11 +92,45 @@ func (s *stream) Attention(dst, qa, ka, va backend.Acts, l int, seqs []backend.S
 		for i := range sq.Rows {
 			c.Store(l, sq.Slot+i, k[off+i], v[off+i])
 		}
+		if useGroupJob(b, c, heads/kvHeads, hd) {
+			s.attendGroups(c, l, q[off:off+sq.Rows], out[off:off+sq.Rows], sq.Visible, heads, kvHeads, hd, scale)
+			off += sq.Rows
+			continue
+		}
 		s.attn = attentionJob{b: b, c: c, l: l, q: q[off : off+sq.Rows], out: out[off : off+sq.Rows], visible: sq.Visible,
 			stride: stride, hd: hd, heads: heads, group: heads / kvHeads, scale: scale, perJob: perJob,
 			f16: c.typ == backend.KVF16 && perJob == 4 && hd%16 == 0 && b.k.Traits(tensor.F16, hd, false).Kernel}
 		b.pool.run(sq.Rows*heads/perJob, &s.attn)
 		off += sq.Rows
+	}
+}
+
+// attendGroups runs groupJob over one sequence's rows (the keys and values already stored).
+func (s *stream) attendGroups(c *kvCache, l int, q, out [][]float32, visible []int, heads, kvHeads, hd int, scale float32) {
+	b := s.b
+	maxVisible := 0
+	for _, n := range visible[:len(q)] {
+		maxVisible = max(maxVisible, n)
+	}
+	j := &s.group
+	*j = groupJob{b: b, c: c, l: l, q: q, out: out, visible: visible, hd: hd, group: heads / kvHeads,
+		groups: heads / kernels.AttnGroup, scale: scale, part: j.part}
+	j.plan(len(q), maxVisible, b.threads)
+	for w := range b.threads {
+		if len(b.scores[w]) < kernels.AttnGroup*j.chunkLen {
+			b.scores[w] = make([]float32, kernels.AttnGroup*j.chunkLen)
+		}
+		if len(b.qt[w]) < kernels.AttnGroup*hd {
+			b.qt[w] = make([]float32, kernels.AttnGroup*hd)
+		}
+	}
+	jobs := len(q) * j.groups * j.chunks
+	if j.chunks > 1 && len(j.part) < jobs*j.partStride() {
+		j.part = make([]float32, jobs*j.partStride())
+	}
+	b.pool.run(jobs, j)
+	if j.chunks > 1 {
+		j.combineChunks(len(q))
 	}
 }
 

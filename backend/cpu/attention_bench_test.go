@@ -5,11 +5,13 @@ import (
 	"testing"
 
 	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/backend/cpu/kernels"
 )
 
 // BenchmarkAttentionDecode: one decoded token of ChatGLM3-6B's attention (32 query heads, 2 KV heads of
 // 128) over 4096 cached positions of an F16 cache, one layer, on one worker: the F16 kernels' path against
-// the generic one (decode each row, then one dot or axpy per head).
+// the generic one (decode each row, then one dot or axpy per head), and sixteen heads a job (groupJob)
+// where the set has its score kernel.
 func BenchmarkAttentionDecode(bm *testing.B) {
 	const heads, kvHeads, hd, nk = 32, 2, 128, 4096
 	b := testBackend(bm, 1)
@@ -43,6 +45,18 @@ func BenchmarkAttentionDecode(bm *testing.B) {
 			}
 		})
 	}
+	if !useGroupJob(b, c, heads/kvHeads, hd) {
+		return
+	}
+	bm.Run("groups", func(bm *testing.B) {
+		b.scores[0] = make([]float32, kernels.AttnGroup*nk)
+		b.qt[0] = make([]float32, kernels.AttnGroup*hd)
+		j := &groupJob{b: b, c: c, q: q, out: out, visible: []int{nk}, hd: hd, group: heads / kvHeads,
+			groups: heads / kernels.AttnGroup, chunks: 1, chunkLen: nk, scale: 0.088}
+		for bm.Loop() {
+			j.runRange(0, 0, j.groups)
+		}
+	})
 }
 
 func BenchmarkSoftmax4096(bm *testing.B) {

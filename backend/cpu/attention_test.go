@@ -10,18 +10,21 @@ import (
 
 // TestAttentionMatchesReference: Stream.Attention over a cache holding earlier positions, for every
 // cache type, against softmax(q·k/√hd)·v in float64 on the values the cache holds (F16/Q8_0-rounded),
-// for groups of 1, 2 and 4 query heads per KV head (4 takes the F16 kernels' path) and head widths of 16,
-// 32 and 128.
+// for groups of 1, 2, 4, 8 and 16 query heads per KV head (4 and 8 take the F16 kernels' path, 16
+// groupJob's where the set has its kernel, in one chunk and in two) and head widths of 16 to 128.
 func TestAttentionMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	b := testBackend(t, 2)
-	for _, c := range []struct{ heads, kvHeads, hd, past, n int }{{8, 2, 32, 20, 3}, {4, 2, 128, 7, 1}, {4, 4, 16, 5, 2}, {16, 2, 32, 40, 4}} {
+	for _, c := range []struct{ heads, kvHeads, hd, past, n int }{{8, 2, 32, 20, 3}, {4, 2, 128, 7, 1}, {4, 4, 16, 5, 2}, {16, 2, 32, 40, 4},
+		// Sixteen query heads a KV head (groupJob on AVX-512): decode, a prompt, and one row over
+		// 600 keys, cut into two chunks for the two workers and merged.
+		{32, 2, 128, 300, 1}, {32, 2, 64, 5, 20}, {16, 1, 128, 600, 1}} {
 		for _, typ := range []backend.KVType{backend.KVF32, backend.KVF16, backend.KVQ8_0} {
 			if typ == backend.KVQ8_0 && c.hd%32 != 0 {
 				continue // quantized caches need whole blocks per head (infer.NewSession checks)
 			}
 			kvDim := c.kvHeads * c.hd
-			kc, err := b.NewKV(1, 64, kvDim, typ)
+			kc, err := b.NewKV(1, c.past+c.n, kvDim, typ)
 			if err != nil {
 				t.Fatal(err)
 			}

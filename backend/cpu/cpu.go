@@ -29,6 +29,7 @@ type Backend struct {
 	tiles   [][16]float32 // one float tile's results per worker
 	scores  [][]float32   // attention scores per worker
 	kb, vb  [][]float32   // one decoded fp16 key and value per worker
+	qt      [][]float32   // a sixteen-head group's transposed queries per worker (groupJob)
 	// Per-worker scratch and results of the panel kernels (panelBuffers), where a matrix has panels.
 	staging  [][]byte
 	panelOut [][]float32
@@ -53,6 +54,7 @@ func New(threads int) (*Backend, error) {
 	b.scores = make([][]float32, threads)
 	b.kb = make([][]float32, threads)
 	b.vb = make([][]float32, threads)
+	b.qt = make([][]float32, threads)
 	for i := range b.results {
 		b.results[i] = make([]float32, 4)
 	}

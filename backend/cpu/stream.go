@@ -30,6 +30,7 @@ type stream struct {
 	quant quantJob
 	mm    matmulJob
 	attn  attentionJob
+	group groupJob
 	act   activationJob
 }
 

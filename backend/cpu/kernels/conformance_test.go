@@ -25,6 +25,7 @@ var conformanceChecks = []struct {
 	{"FloatDots", checkFloatDots, nil},
 	{"FloatTile", checkFloatTile, (*Set).HasFloatTile},
 	{"AttnValuesF16", checkAttnValuesF16, nil},
+	{"AttnScores16F16", checkAttnScores16F16, nil},
 	{"ExpSum", checkExpSum, nil},
 	{"StreamSum", checkStreamSum, nil},
 }

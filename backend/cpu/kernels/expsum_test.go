@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// checkExpSum: softmax's exponentials, with the set's kernel (AVX-512 or Go), give expSumGo's bits (values
+// checkExpSum: softmax's exponentials, with the set's kernel (AVX-512, AVX2 or Go), give expSumGo's bits (values
 // and sum) for lengths around the kernel's 8 lanes, including exponents below the float32 limit, −Inf and
 // exactly 0; each value is within 1 ulp of math.Exp and the sum within 1e-12 of a float64 sum.
 func checkExpSum(t *testing.T, s *Set) {

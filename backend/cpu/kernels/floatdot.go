@@ -177,11 +177,11 @@ func (k *floatSet) axpyF32(alpha float32, x, y []float32) {
 	}
 }
 
-// AttnValuesF16 is attention's weighted sum of F16 value rows for heads (at most 4) query heads that share
-// a KV head: out[e·hd+j] = Σ_{k<nk} scores[e·sstride+k] · value_k[j], value k's hd halves at vals[k·vstride:].
-// In the AVX2 and AVX-512 sets, with four heads and hd a multiple of 16 it runs in assembly (output-stationary: each output
-// is written once; with AVX-512 and hd a multiple of 32, in 512-bit registers), which sums in a different
-// order from the Go code (tests bound the difference).
+// AttnValuesF16 is attention's weighted sum of F16 value rows for heads query heads that share a KV
+// head: out[e·hd+j] = Σ_{k<nk} scores[e·sstride+k] · value_k[j], value k's hd halves at vals[k·vstride:].
+// In the AVX2 and AVX-512 sets, with a multiple of four heads and hd a multiple of 16, it runs in
+// assembly, four heads a pass over blocks of keys that stay in L1 (with AVX-512 and hd a multiple of 32
+// in 512-bit registers), which sums in a different order from the Go code (tests bound the difference).
 func (s *Set) AttnValuesF16(scores []float32, sstride int, vals []uint16, vstride, nk, hd, heads int, out []float32) {
 	if nk <= 0 {
 		clear(out[:heads*hd])
@@ -190,7 +190,7 @@ func (s *Set) AttnValuesF16(scores []float32, sstride int, vals []uint16, vstrid
 	_ = scores[(heads-1)*sstride+nk-1]
 	_ = vals[(nk-1)*vstride+hd-1]
 	_ = out[heads*hd-1]
-	if s.hasAVX2() && heads == 4 && hd%16 == 0 {
+	if s.hasAVX2() && heads%4 == 0 && hd%16 == 0 {
 		// Blocks of keys whose value rows (2·hd bytes each) fit in L1 beside the outputs, so that the
 		// chunks of the kernel reread them from there rather than from memory.
 		block := max(1, (16<<10)/(2*hd))
@@ -200,7 +200,9 @@ func (s *Set) AttnValuesF16(scores []float32, sstride int, vals []uint16, vstrid
 			if s.hasAVX512() && hd%32 == 0 {
 				kernel = attnValues4F16AVX512
 			}
-			kernel(&scores[k0], sstride, (*byte)(unsafe.Pointer(&vals[k0*vstride])), 2*vstride, n, hd, &out[0], min(k0, 1))
+			for e := 0; e < heads; e += 4 { // four heads a pass over the block, from L1 after the first
+				kernel(&scores[e*sstride+k0], sstride, (*byte)(unsafe.Pointer(&vals[k0*vstride])), 2*vstride, n, hd, &out[e*hd], min(k0, 1))
+			}
 		}
 		return
 	}

@@ -124,6 +124,7 @@ func checkAttnValuesF16(t *testing.T, s *Set) {
 		{4, 128, 1, 256, 1}, {4, 128, 37, 256, 40}, {4, 32, 100, 64, 128}, {4, 16, 5, 16, 5}, {3, 128, 9, 128, 9},
 		{1, 64, 17, 64, 17}, {4, 24, 6, 48, 6}, {2, 128, 300, 512, 300},
 		{4, 48, 70, 96, 70}, {4, 64, 2000, 256, 2000}, // 48: the AVX2 kernel on an AVX-512 CPU; 2000 keys: several blocks
+		{16, 128, 300, 256, 304}, {8, 32, 65, 64, 70}, // sixteen and eight heads: four a pass
 	} {
 		scores := make([]float32, (c.heads-1)*c.sstride+c.nk)
 		for i := range scores {

@@ -144,6 +144,24 @@ func attnValues4F16AVX2(scores *float32, sstride int, vals *byte, vstride, nk, h
 //go:noescape
 func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk, hd int, out *float32, add int)
 
+// attnScores16F16AVX512 is attnScores16F16Go over blocks of sixteen keys in 512-bit registers
+// (attention_scores_avx512_amd64.s).
+//
+//go:noescape
+func attnScores16F16AVX512(qt *float32, keys *byte, kstride, nblocks, hd int, scratch *float32, out *float32, sstride int, stat *float32)
+
+// attnScores16F16AVX2 is attnScores16F16AVX512 with blocks of four keys in 256-bit registers
+// (attention_scores_avx2_amd64.s).
+//
+//go:noescape
+func attnScores16F16AVX2(qt *float32, keys *byte, kstride, nblocks, hd int, scratch *float32, out *float32, sstride int, stat *float32)
+
+// expSum8AVX2 is expSumLanes from 0 over n, a multiple of 8, values, bit for bit
+// (expsum_avx2_amd64.s).
+//
+//go:noescape
+func expSum8AVX2(x *float32, n int, mx float32, acc *[8]float64)
+
 // expSumAVX512 is expSumGo in 512-bit registers, bit for bit (float_avx512_amd64.s).
 //
 //go:noescape

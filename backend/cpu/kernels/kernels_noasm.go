@@ -222,6 +222,21 @@ func attnValues4F16AVX512(scores *float32, sstride int, vals *byte, vstride, nk,
 	attnValues4F16AVX2(scores, sstride, vals, vstride, nk, hd, out, add)
 }
 
+// attnScores16F16AVX512 is attnScores16F16Go over blocks of sixteen keys.
+func attnScores16F16AVX512(qt *float32, keys *byte, kstride, nblocks, hd int, scratch *float32, out *float32, sstride int, stat *float32) {
+	attnScores16F16Go(qt, keys, kstride, AttnGroup*nblocks, hd, out, sstride, stat)
+}
+
+// attnScores16F16AVX2 is attnScores16F16Go over blocks of four keys.
+func attnScores16F16AVX2(qt *float32, keys *byte, kstride, nblocks, hd int, scratch *float32, out *float32, sstride int, stat *float32) {
+	attnScores16F16Go(qt, keys, kstride, 4*nblocks, hd, out, sstride, stat)
+}
+
+// expSum8AVX2 is expSumLanes over the first n values.
+func expSum8AVX2(x *float32, n int, mx float32, acc *[8]float64) {
+	expSumLanes(unsafe.Slice(x, n), 0, mx, acc)
+}
+
 // expSumAVX512 is expSumGo, which it matches bit for bit.
 func expSumAVX512(x *float32, n int, mx float32) float64 { return expSumGo(unsafe.Slice(x, n), mx) }
 
