@@ -16,7 +16,7 @@ var conformanceChecks = []struct {
 	{"BlockDots", checkBlockDots, nil},
 	{"Q8ActsDot", checkQ8ActsDot, nil},
 	{"RepackedDots", checkRepackedDots, (*Set).hasVNNI},
-	{"PanelDots", checkPanelDots, func(s *Set) bool { return s.level >= avx512AMX }},
+	{"PanelDots", checkPanelDots, func(s *Set) bool { return s.hasPanels() }},
 	{"Q45FileLayoutDots", checkQ45FileLayoutDots, (*Set).hasAVX2},
 	{"FourTokensExact", checkFourTokensExact, nil},
 	{"DotQ6_KQ8_K", checkDotQ6_KQ8_K, nil},

@@ -225,6 +225,11 @@ func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 //go:noescape
 func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 
+// dot4Q4_KQ8_KAVX2 is dotQ4_KQ8_KAVX2 for four activation rows at once.
+//
+//go:noescape
+func dot4Q4_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+
 // streamSum4AVX2 sums four streams of quarter bytes each, starting quarter apart (stream.go).
 //
 //go:noescape
@@ -244,3 +249,11 @@ func gemvQ4_0PanelVNNI1(cfg, panels *byte, count, nb int, acts *byte, actStride 
 
 //go:noescape
 func gemvQ4_0PanelVNNI4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+// The AVX2 kernels over Q4_0 rows in panels (q4_0_panels_avx2_amd64.s): one token, and four.
+//
+//go:noescape
+func gemvQ4_0PanelAVX2x1(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+//go:noescape
+func gemvQ4_0PanelAVX2x4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)

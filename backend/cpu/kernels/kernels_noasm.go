@@ -151,6 +151,13 @@ func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 	}
 }
 
+func dot4Q4_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i, a := range [4]*byte{a0, a1, a2, a3} {
+		res[i] = dotQ4_KQ8_KAVX2(w, a, nb)
+	}
+}
+
 func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 	res := unsafe.Slice(out, 4)
 	for i, a := range [4]*byte{a0, a1, a2, a3} {
@@ -260,6 +267,16 @@ func gemvQ4_0PanelVNNI1(cfg, panels *byte, count, nb int, acts *byte, actStride 
 
 func gemvQ4_0PanelVNNI4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
 	gemmPanels(4, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, n)
+}
+
+// The AVX2 panel kernels: the same arithmetic, one token and four.
+
+func gemvQ4_0PanelAVX2x1(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(1, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, 1)
+}
+
+func gemvQ4_0PanelAVX2x4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(4, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, 4)
 }
 
 func gemmPanels(m int, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, out *float32, outStride, n int) {

@@ -7,7 +7,8 @@ import (
 	"github.com/glmtool/glmtool/tensor"
 )
 
-// Q4_0 rows packed in panels of 16 for the AMX kernels (q4_0_panels_amd64.s). A panel of 16 rows holds, per
+// Q4_0 rows packed in panels of 16 for the AMX and AVX2 kernels (q4_0_panels_amd64.s,
+// q4_0_panels_avx2_amd64.s). A panel of 16 rows holds, per
 // pair of blocks of 32 values, the 16 rows' f16 scales of each block (2 × 32 bytes) and then each block's
 // nibbles in the order of the tile the kernel multiplies by (2 × 256 bytes; a pair is nine cache lines,
 // so that no 64-byte load straddles two): the B tile has 8 rows of 64 bytes, row q holding, for each weight
@@ -28,10 +29,17 @@ func panelNibbles(b int) int { return b/2*2*panelBlockBytes + 64 + 256*(b%2) }
 // amxStagingBytes is the kernels' scratch: four unpacked B tiles and four result tiles.
 const amxStagingBytes = 2048 + 4*1024
 
-// CanPanel reports whether a rows × cols matrix of type t is packed in panels for this set's AMX kernels.
+// hasPanels: the sets whose Q4_0 kernels take rows in panels: AMX, and AVX2 (with AVX-512 but no VNNI
+// too), where sixteen rows' values a block against one broadcast of the activations replace the one-row
+// kernels' horizontal work; the VNNI set without AMX keeps its repacked rows.
+func (s *Set) hasPanels() bool {
+	return s.level >= avx512AMX || s.level >= avx2 && s.level < avx512VNNI
+}
+
+// CanPanel reports whether a rows × cols matrix of type t is packed in panels for this set's kernels.
 // (cols a multiple of 128: the kernels take blocks four at a time.)
 func (s *Set) CanPanel(t tensor.Type, rows, cols int) bool {
-	return s.level >= avx512AMX && t == tensor.Q4_0 && rows > 0 && rows%PanelRows == 0 && cols > 0 && cols%128 == 0
+	return s.hasPanels() && t == tensor.Q4_0 && rows > 0 && rows%PanelRows == 0 && cols > 0 && cols%128 == 0
 }
 
 // PackPanel writes the panel of 16 Q4_0 rows (src: the rows as stored, one after another) into dst, which
@@ -120,7 +128,7 @@ func amxConfig(m int) [64]byte {
 // (and 16 rows after them, which the kernels' tiles may read), and per block the rows' scales da and
 // corrections −8·da·Σa as float32, token after token.
 func (a *Q8Acts) ResetPanels(rows, cols int) error {
-	if cols%128 != 0 || a.set.level < avx512AMX {
+	if cols%128 != 0 || !a.set.hasPanels() {
 		return fmt.Errorf("Q8_0 activations: no panel kernels for %d columns in the %s kernels", cols, a.set.Name())
 	}
 	nb := cols / 32
@@ -166,6 +174,16 @@ func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outSt
 	_ = staging[amxStagingBytes-1]
 	T := a.tabTokens
 	acts, tab := &a.ggml[t0*nb*34], &a.tab[t0]
+	if a.set.level < avx512VNNI { // AVX2: four tokens a call, the rest one at a time
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			gemvQ4_0PanelAVX2x4(nil, &panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, 4*T, nil, &out[i*outStride], 4*outStride, 4)
+		}
+		for ; i < n; i++ {
+			gemvQ4_0PanelAVX2x1(nil, &panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, 4*T, nil, &out[i*outStride], 4*outStride, 1)
+		}
+		return
+	}
 	switch {
 	case n > 4: // AMX tiles (the VNNI kernels take no configuration or staging)
 		gemmQ4_0AMX16(&a.set.tileConfig[0], &panels[0], count, nb, acts, nb*34, tab, 8*T, 4*T, &staging[0], &out[0], 4*outStride, n)
