@@ -59,7 +59,7 @@ func dotKQ8_KGo(w, a []byte, blockBytes int, five bool) float32 {
 
 // DotKQ8_K4 sets out[i] = DotKQ8_K(t, w, a[i]) for four activation rows, bit for bit the same values,
 // sharing the unpacking of the weights. It returns false, doing nothing, where the set has no four-token
-// kernel for t (AVX-512 has them for Q4_K and Q6_K, AVX2 for Q4_K).
+// kernel for t (AVX-512 has them for Q4_K and Q6_K, AVX2 for Q4_K and Q5_K).
 func (s *Set) DotKQ8_K4(t tensor.Type, w []byte, a [4][]byte, out []float32) bool {
 	k := s.traits[t].dot4
 	if k == nil || len(a[0]) < 292 || len(out) < 4 {

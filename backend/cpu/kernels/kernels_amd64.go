@@ -215,6 +215,11 @@ func gemv4Q4_0AVX2(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out
 //go:noescape
 func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out *float32)
 
+// gemv4Q5_0AVX2 is the same for Q5_0 rows (q4_1_q5_avx2_amd64.s), with dotQ5_0Q8_0AVX2's bits.
+//
+//go:noescape
+func gemv4Q5_0AVX2(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out *float32)
+
 // dot4Q6_KQ8_KAVX512 is dotQ6_KQ8_KAVX512 for four activation rows at once.
 //
 //go:noescape
@@ -229,6 +234,11 @@ func dot4Q4_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 //
 //go:noescape
 func dot4Q4_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+
+// dot4Q5_KQ8_KAVX2 is dotQ5_KQ8_KAVX2 for four activation rows at once.
+//
+//go:noescape
+func dot4Q5_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 
 // streamSum4AVX2 sums four streams of quarter bytes each, starting quarter apart (stream.go).
 //

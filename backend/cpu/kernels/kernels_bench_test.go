@@ -78,7 +78,7 @@ func BenchmarkMatVec(b *testing.B) {
 				})
 			}
 			for _, tokens := range []int{1, 4} {
-				if kquant && tokens > 1 && typ == tensor.Q5_K {
+				if kquant && tokens > 1 && s.traits[typ].dot4 == nil { // no four-token kernel in this set
 					continue
 				}
 				out := make([]float32, tokens)

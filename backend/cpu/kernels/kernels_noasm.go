@@ -46,6 +46,10 @@ func gemv4Q8_0AVX2(w, a0, a1, a2, a3 *byte, _, _, _, _ *float32, nb int, out *fl
 	gemv4Go(dotQ8_0Q8_0Go, unsafe.Slice(w, nb*34), [4]*byte{a0, a1, a2, a3}, 34*nb, out)
 }
 
+func gemv4Q5_0AVX2(w, a0, a1, a2, a3 *byte, _, _, _, _ *float32, nb int, out *float32) {
+	gemv4Go(func(w, a []byte) float32 { return dotQ5_0Q8_0AVX2(&w[0], &a[0], nb) }, unsafe.Slice(w, nb*22), [4]*byte{a0, a1, a2, a3}, 34*nb, out)
+}
+
 func gemv4Go(dot func(w, a []byte) float32, w []byte, acts [4]*byte, actBytes int, out *float32) {
 	res := unsafe.Slice(out, 4)
 	for t, a := range acts {
@@ -155,6 +159,13 @@ func dot4Q4_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 	res := unsafe.Slice(out, 4)
 	for i, a := range [4]*byte{a0, a1, a2, a3} {
 		res[i] = dotQ4_KQ8_KAVX2(w, a, nb)
+	}
+}
+
+func dot4Q5_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i, a := range [4]*byte{a0, a1, a2, a3} {
+		res[i] = dotQ5_KQ8_KAVX2(w, a, nb)
 	}
 }
 

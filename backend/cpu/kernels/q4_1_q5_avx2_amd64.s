@@ -147,3 +147,71 @@ q51loop:
 	DECQ CX
 	JNZ  q51loop
 	FINISH
+
+// The four-token Q5_0 kernel (prompts, batches of sequences): each block's values are unpacked once and
+// meet four activation rows (R8–R11, their float32 scales at R12–R14 and DI, as gemv4Q4_0AVX2 takes
+// them), each token through dotQ5_0Q8_0AVX2's steps (the same d = dw·da, the same FMA, the same final add
+// of a zero vector and sum of lanes), so every token gets its bits. Y5–Y8 are the tokens' lanes.
+#define Q50TOKEN(r, s, acc) \
+	VMOVDQU 2(r), Y3 \
+	VPSIGNB Y0, Y3, Y3 \
+	VPMADDUBSW Y3, Y1, Y3 \
+	VPMADDWD Y10, Y3, Y3 \
+	VCVTDQ2PS Y3, Y3 \
+	VBROADCASTSS 0(s), Y4 \
+	VMULPS  Y4, Y2, Y4 \
+	VFMADD231PS Y4, Y3, acc \
+	ADDQ $34, r \
+	ADDQ $4, s
+
+#define Q50STORE(acc, x, off) \
+	VADDPS  Y9, acc, acc \
+	HSUMX(acc, x, X1) \
+	VMOVSS  x, off(DX)
+
+// func gemv4Q5_0AVX2(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out *float32)
+TEXT ·gemv4Q5_0AVX2(SB), NOSPLIT, $0-88
+	MOVQ w+0(FP), SI
+	MOVQ a0+8(FP), R8
+	MOVQ a1+16(FP), R9
+	MOVQ a2+24(FP), R10
+	MOVQ a3+32(FP), R11
+	MOVQ s0+40(FP), R12
+	MOVQ s1+48(FP), R13
+	MOVQ s2+56(FP), R14
+	MOVQ s3+64(FP), DI
+	MOVQ nb+72(FP), CX
+	VPBROADCASTB q45Low<>(SB), Y15
+	VPBROADCASTB q45Sixteen<>(SB), Y14
+	VMOVDQU q45Shuf<>(SB), Y12
+	VMOVDQU q45Bits<>(SB), Y11
+	VPBROADCASTW q45Ones16<>(SB), Y10
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+q504loop:
+	PREFETCHT0 1408(SI)
+	NIBBLES(6)
+	FIFTH(2)
+	VPSUBB  Y14, Y0, Y0
+	VPSIGNB Y0, Y0, Y1
+	MOVWLZX 0(SI), AX
+	VMOVD   AX, X2
+	VCVTPH2PS X2, X2
+	VBROADCASTSS X2, Y2
+	Q50TOKEN(R8, R12, Y5)
+	Q50TOKEN(R9, R13, Y6)
+	Q50TOKEN(R10, R14, Y7)
+	Q50TOKEN(R11, DI, Y8)
+	ADDQ $22, SI
+	DECQ CX
+	JNZ  q504loop
+	MOVQ out+80(FP), DX
+	VXORPS  Y9, Y9, Y9
+	Q50STORE(Y5, X5, 0)
+	Q50STORE(Y6, X6, 4)
+	Q50STORE(Y7, X7, 8)
+	Q50STORE(Y8, X8, 12)
+	VZEROUPPER
+	RET

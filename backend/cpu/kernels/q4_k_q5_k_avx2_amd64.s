@@ -99,6 +99,105 @@ GLOBL k2mins<>(SB), RODATA|NOPTR, $32
 	SCALEADD(VADDSS, X8, 0, X10, X1) \
 	SCALEADD(VSUBSS, X12, 2, X11, X1)
 
+// The four-token Q4_K and Q5_K kernels: a super-block's values are unpacked and each sub-block's scale
+// spread once for the four tokens (activations at R13, R14, DI and BX, int32 sums in Y8–Y11); at the end
+// of the block their sums and min sums are reduced together, token t in lane t, and the float steps of
+// SCALEADD run four lanes at a time (the same operations per lane, so each token gets the one-token
+// kernel's bits).
+
+// K4SUB adds sub-block j's products (values v, scales spread in sp) for the token at p to acc.
+#define K4SUB(v, sp, j, p, acc) \
+	VPMADDUBSW (4+32*j)(p), v, Y5 \
+	VPMADDWD sp, Y5, Y5 \
+	VPADDD  Y5, acc, acc
+
+// K4CHUNK is chunk c of 64 values (K2CHUNK) for the four tokens; HIGH adds Q5_K's fifth bits.
+#define K4CHUNK(qs, jlo, jhi, HIGH) \
+	VMOVDQU qs(SI), Y0 \
+	VPAND   Y15, Y0, Y3 \
+	VPSRLW  $4, Y0, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	HIGH(Y3, jlo) \
+	HIGH(Y4, jhi) \
+	VPSHUFB k2sc<>+(32*jlo)(SB), Y13, Y6 \
+	VPSHUFB k2sc<>+(32*jhi)(SB), Y13, Y7 \
+	K4SUB(Y3, Y6, jlo, R13, Y8) \
+	K4SUB(Y4, Y7, jhi, R13, Y8) \
+	K4SUB(Y3, Y6, jlo, R14, Y9) \
+	K4SUB(Y4, Y7, jhi, R14, Y9) \
+	K4SUB(Y3, Y6, jlo, DI, Y10) \
+	K4SUB(Y4, Y7, jhi, DI, Y10) \
+	K4SUB(Y3, Y6, jlo, BX, Y11) \
+	K4SUB(Y4, Y7, jhi, BX, Y11)
+
+// HSUM4 reduces the eight int32 lanes of each of a, b, c, d to lanes 0–3 of xa (ya's register; b, c, d
+// are scratch, xt too).
+#define HSUM4(ya, yb, yc, yd, xa, xt) \
+	VPHADDD yb, ya, ya \
+	VPHADDD yd, yc, yc \
+	VPHADDD yc, ya, ya \
+	VEXTRACTI128 $1, ya, xt \
+	VPADDD  xt, xa, xa
+
+#define K4START \
+	K2SCALES \
+	MOVQ a3+32(FP), BX \
+	VPXOR   Y8, Y8, Y8 \
+	VPXOR   Y9, Y9, Y9 \
+	VPXOR   Y10, Y10, Y10 \
+	VPXOR   Y11, Y11, Y11
+
+// K4FINISH: the min sums (the mins spread over the activations' sixteen sub-sums), both reductions, the
+// four tokens' da in X5, then acc (X1) += float(isum)·(d·da) and −= float(msum)·(dmin·da); the next block.
+#define K4FINISH(wstep) \
+	VPSHUFB k2mins<>(SB), Y12, Y12 \
+	VPMADDWD 260(R13), Y12, Y0 \
+	VPMADDWD 260(R14), Y12, Y3 \
+	VPMADDWD 260(DI), Y12, Y4 \
+	VPMADDWD 260(BX), Y12, Y7 \
+	HSUM4(Y8, Y9, Y10, Y11, X8, X5) \
+	HSUM4(Y0, Y3, Y4, Y7, X0, X5) \
+	VMOVSS  0(R13), X5 \
+	VINSERTPS $0x10, 0(R14), X5, X5 \
+	VINSERTPS $0x20, 0(DI), X5, X5 \
+	VINSERTPS $0x30, 0(BX), X5, X5 \
+	MOVWLZX 0(SI), AX \
+	VMOVD   AX, X6 \
+	VCVTPH2PS X6, X6 \
+	VBROADCASTSS X6, X6 \
+	VMULPS  X5, X6, X6 \
+	VCVTDQ2PS X8, X8 \
+	VMULPS  X6, X8, X8 \
+	VADDPS  X8, X1, X1 \
+	MOVWLZX 2(SI), AX \
+	VMOVD   AX, X7 \
+	VCVTPH2PS X7, X7 \
+	VBROADCASTSS X7, X7 \
+	VMULPS  X5, X7, X7 \
+	VCVTDQ2PS X0, X0 \
+	VMULPS  X7, X0, X0 \
+	VSUBPS  X0, X1, X1 \
+	ADDQ $wstep, SI \
+	ADDQ $292, R13 \
+	ADDQ $292, R14 \
+	ADDQ $292, DI \
+	ADDQ $292, a3+32(FP)
+
+#define K4LOAD \
+	MOVQ w+0(FP), SI \
+	MOVQ a0+8(FP), R13 \
+	MOVQ a1+16(FP), R14 \
+	MOVQ a2+24(FP), DI \
+	MOVQ nb+40(FP), CX \
+	VPBROADCASTB k2Low<>(SB), Y15 \
+	VXORPS X1, X1, X1
+
+#define K4STORE \
+	MOVQ out+48(FP), DX \
+	VMOVUPS X1, (DX) \
+	VZEROUPPER \
+	RET
+
 // func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
@@ -153,104 +252,38 @@ q5k2loop:
 	MOVSS X1, ret+24(FP)
 	RET
 
-// The four-token Q4_K kernel: a super-block's values are unpacked and each sub-block's scale spread once
-// for the four tokens (activations at R13, R14, DI and BX, int32 sums in Y8–Y11); at the end of the block
-// their sums and min sums are reduced together, token t in lane t, and the float steps of SCALEADD run
-// four lanes at a time (the same operations per lane, so each token gets dotQ4_KQ8_KAVX2's bits).
-
-// K4SUB adds sub-block j's products (values v, scales spread in sp) for the token at p to acc.
-#define K4SUB(v, sp, j, p, acc) \
-	VPMADDUBSW (4+32*j)(p), v, Y5 \
-	VPMADDWD sp, Y5, Y5 \
-	VPADDD  Y5, acc, acc
-
-#define K4CHUNK(qs, jlo, jhi) \
-	VMOVDQU qs(SI), Y0 \
-	VPAND   Y15, Y0, Y3 \
-	VPSRLW  $4, Y0, Y4 \
-	VPAND   Y15, Y4, Y4 \
-	VPSHUFB k2sc<>+(32*jlo)(SB), Y13, Y6 \
-	VPSHUFB k2sc<>+(32*jhi)(SB), Y13, Y7 \
-	K4SUB(Y3, Y6, jlo, R13, Y8) \
-	K4SUB(Y4, Y7, jhi, R13, Y8) \
-	K4SUB(Y3, Y6, jlo, R14, Y9) \
-	K4SUB(Y4, Y7, jhi, R14, Y9) \
-	K4SUB(Y3, Y6, jlo, DI, Y10) \
-	K4SUB(Y4, Y7, jhi, DI, Y10) \
-	K4SUB(Y3, Y6, jlo, BX, Y11) \
-	K4SUB(Y4, Y7, jhi, BX, Y11)
-
-// HSUM4 reduces the eight int32 lanes of each of a, b, c, d to lane 0–3 of xa (ya's register; b, c, d
-// are scratch, xt too).
-#define HSUM4(ya, yb, yc, yd, xa, xt) \
-	VPHADDD yb, ya, ya \
-	VPHADDD yd, yc, yc \
-	VPHADDD yc, ya, ya \
-	VEXTRACTI128 $1, ya, xt \
-	VPADDD  xt, xa, xa
-
 // func dot4Q4_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 TEXT ·dot4Q4_KQ8_KAVX2(SB), NOSPLIT, $0-56
-	MOVQ w+0(FP), SI
-	MOVQ a0+8(FP), R13
-	MOVQ a1+16(FP), R14
-	MOVQ a2+24(FP), DI
-	MOVQ nb+40(FP), CX
-	VPBROADCASTB k2Low<>(SB), Y15
-	VXORPS X1, X1, X1
+	K4LOAD
 q4k4loop:
 	PREFETCHT0 1152(SI) // eight blocks ahead
 	PREFETCHT0 1216(SI)
 	PREFETCHT0 1280(SI)
-	K2SCALES
-	MOVQ a3+32(FP), BX // KUNPACK's scratch until here
-	VPXOR   Y8, Y8, Y8
-	VPXOR   Y9, Y9, Y9
-	VPXOR   Y10, Y10, Y10
-	VPXOR   Y11, Y11, Y11
-	K4CHUNK(16, 0, 1)
-	K4CHUNK(48, 2, 3)
-	K4CHUNK(80, 4, 5)
-	K4CHUNK(112, 6, 7)
-	// min sums: the mins spread over the activations' sixteen sub-sums
-	VPSHUFB k2mins<>(SB), Y12, Y12
-	VPMADDWD 260(R13), Y12, Y0
-	VPMADDWD 260(R14), Y12, Y2
-	VPMADDWD 260(DI), Y12, Y3
-	VPMADDWD 260(BX), Y12, Y14
-	HSUM4(Y8, Y9, Y10, Y11, X8, X5)
-	HSUM4(Y0, Y2, Y3, Y14, X0, X5)
-	// the four tokens' da in X5
-	VMOVSS  0(R13), X5
-	VINSERTPS $0x10, 0(R14), X5, X5
-	VINSERTPS $0x20, 0(DI), X5, X5
-	VINSERTPS $0x30, 0(BX), X5, X5
-	// acc += float(isum)·(d·da)
-	MOVWLZX 0(SI), AX
-	VMOVD   AX, X6
-	VCVTPH2PS X6, X6
-	VBROADCASTSS X6, X6
-	VMULPS  X5, X6, X6
-	VCVTDQ2PS X8, X8
-	VMULPS  X6, X8, X8
-	VADDPS  X8, X1, X1
-	// acc −= float(msum)·(dmin·da)
-	MOVWLZX 2(SI), AX
-	VMOVD   AX, X7
-	VCVTPH2PS X7, X7
-	VBROADCASTSS X7, X7
-	VMULPS  X5, X7, X7
-	VCVTDQ2PS X0, X0
-	VMULPS  X7, X0, X0
-	VSUBPS  X0, X1, X1
-	ADDQ $144, SI
-	ADDQ $292, R13
-	ADDQ $292, R14
-	ADDQ $292, DI
-	ADDQ $292, a3+32(FP)
+	K4START
+	K4CHUNK(16, 0, 1, K2NOHIGH)
+	K4CHUNK(48, 2, 3, K2NOHIGH)
+	K4CHUNK(80, 4, 5, K2NOHIGH)
+	K4CHUNK(112, 6, 7, K2NOHIGH)
+	K4FINISH(144)
 	DECQ CX
 	JNZ  q4k4loop
-	MOVQ out+48(FP), DX
-	VMOVUPS X1, (DX)
-	VZEROUPPER
-	RET
+	K4STORE
+
+// func dot4Q5_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+TEXT ·dot4Q5_KQ8_KAVX2(SB), NOSPLIT, $0-56
+	K4LOAD
+	VPBROADCASTB k2Sixteen<>(SB), Y14
+q5k4loop:
+	PREFETCHT0 1408(SI) // eight blocks ahead
+	PREFETCHT0 1472(SI)
+	PREFETCHT0 1536(SI)
+	K4START
+	VMOVDQU 16(SI), Y2
+	K4CHUNK(48, 0, 1, K2HIGH)
+	K4CHUNK(80, 2, 3, K2HIGH)
+	K4CHUNK(112, 4, 5, K2HIGH)
+	K4CHUNK(144, 6, 7, K2HIGH)
+	K4FINISH(176)
+	DECQ CX
+	JNZ  q5k4loop
+	K4STORE

@@ -173,7 +173,7 @@ func packGroups(src, dst []byte, bias int32) {
 	}
 }
 
-// avx2Tile reports whether Dot runs the AVX2 four-token kernel (ggml-layout rows of Q4_0 or Q8_0), which
+// avx2Tile reports whether Dot runs the AVX2 four-token kernel (ggml-layout rows of Q4_0, Q8_0 or Q5_0), which
 // reads the activation scales as float32.
 func (a *Q8Acts) avx2Tile() bool { return !a.repacked && a.k.dot4Scaled != nil }
 

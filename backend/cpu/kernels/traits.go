@@ -13,7 +13,7 @@ type typeKernels struct {
 	// dot4 is four activation rows in one pass (K-quants), bit for bit dot's results; nil: none. The rows
 	// come by value: a pointer through a function value would move every caller's array to the heap.
 	dot4 func(w []byte, a [4][]byte, out []float32)
-	// dot4Scaled is the AVX2 four-token Q4_0/Q8_0 kernel over ggml-layout rows, which also reads the
+	// dot4Scaled is the AVX2 four-token Q4_0/Q8_0/Q5_0 kernel over ggml-layout rows, which also reads the
 	// activations' block scales as float32; nil: none.
 	dot4Scaled func(w, a0, a1, a2, a3 *byte, s0, s1, s2, s3 *float32, nb int, out *float32)
 	// pairs are the VNNI kernels over rows as stored (Q4_0, Q8_0) and packed activation pairs; nil: none.
@@ -54,6 +54,7 @@ func typeTable(l level) [typeSlots]typeKernels {
 		} {
 			t[typ] = typeKernels{vecDotType: tensor.Q8_0, blockCols: 32, dot: blockDot(dot, 34), q8Exact: exact}
 		}
+		t[tensor.Q5_0].dot4Scaled = gemv4Q5_0AVX2
 	}
 	if l >= avx512VNNI {
 		t[tensor.Q4_0].pairs = &pairKernel{gemv1Q4_0VNNI, gemv4Q4_0VNNI, dotQ4_0Q8_0Go, 18}
@@ -79,6 +80,7 @@ func typeTable(l level) [typeSlots]typeKernels {
 		t[tensor.Q5_K].dot = blockDot(dotQ5_KQ8_KAVX2, 292)
 		t[tensor.Q6_K].dot = blockDot(dotQ6_KQ8_KAVX2, 292)
 		t[tensor.Q4_K].dot4 = blockDot4(dot4Q4_KQ8_KAVX2)
+		t[tensor.Q5_K].dot4 = blockDot4(dot4Q5_KQ8_KAVX2)
 	}
 	// Float rows: float activations, with kernels from AVX2 on (16 columns at a time); the four-token
 	// kernels sum in another order than the one-token ones.
