@@ -85,6 +85,7 @@ type matrix struct {
 	data     []byte
 	repacked bool // rows rearranged by kernels.RepackRow (resident matrices only)
 	panels   bool // rows packed in panels by kernels.PackPanel (resident matrices only)
+	kpanels  bool // Q4_K rows packed in panels by kernels.PackKPanel (resident matrices only)
 }
 
 func (w *matrix) Name() string      { return w.src.Name }

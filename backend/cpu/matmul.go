@@ -26,12 +26,19 @@ func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bi
 		job.step = 1
 	}
 	switch act := tr.VecDotType; {
-	case w.panels: // Q4_0 rows in panels: the AMX kernels, every token count alike (exact)
+	case w.panels: // Q4_0 rows in panels: the AMX or AVX2 panel kernels, every token count alike (exact)
 		_ = ws.acts.ResetPanels(len(x), w.src.Cols) // cannot fail: the set packed these panels
 		ws.quantize(x)
 		job.acts, job.panels = ws.acts, true
 		job.chunk = tokenChunk(len(x), w.src.Cols/32*34)
 		b.pool.run(w.src.Rows/kernels.PanelRows, job)
+		return
+	case w.kpanels: // Q4_K rows in panels: the AVX2 panel kernels (exact for every token count)
+		rb64, _ := tensor.Q8_K.RowBytes(int64(w.src.Cols))
+		job.q8, job.q8Row = ws.q8Rows(x, int(rb64)), int(rb64)
+		job.kpanels = true
+		job.chunk = tokenChunk(len(x), job.q8Row)
+		b.pool.run(w.src.Rows/kernels.KPanelRows, job)
 		return
 	case !tr.Kernel: // no kernel: rows decoded one at a time
 	case act == tensor.Q8_0:
@@ -45,17 +52,22 @@ func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bi
 		job.chunk = tokenChunk(len(x), w.src.Cols*4)
 	case act == tensor.Q8_K:
 		rb64, _ := act.RowBytes(int64(w.src.Cols))
-		rb := int(rb64)
-		if cap(ws.q8) < rb*len(x) {
-			ws.q8 = make([]byte, rb*len(x))
-		}
-		job.q8, job.q8Row = ws.q8[:rb*len(x)], rb
-		job.chunk = tokenChunk(len(x), rb)
-		for t := range x {
-			_ = tensor.Quantize(act, x[t], job.q8[t*rb:(t+1)*rb])
-		}
+		job.q8, job.q8Row = ws.q8Rows(x, int(rb64)), int(rb64)
+		job.chunk = tokenChunk(len(x), job.q8Row)
 	}
 	b.pool.run(w.src.Rows, job)
+}
+
+// q8Rows quantizes x to Q8_K rows of rb bytes in the stream's buffer.
+func (s *stream) q8Rows(x [][]float32, rb int) []byte {
+	if cap(s.q8) < rb*len(x) {
+		s.q8 = make([]byte, rb*len(x))
+	}
+	q8 := s.q8[:rb*len(x)]
+	for t := range x {
+		_ = tensor.Quantize(tensor.Q8_K, x[t], q8[t*rb:(t+1)*rb])
+	}
+	return q8
 }
 
 // quantize fills the stream's Q8_0 activations from x, over the workers for a prompt.
@@ -102,23 +114,28 @@ func (j *quantJob) runRange(_, a, b int) {
 // matmulJob is one matmul's arguments; it lives in the session's workspace so that running it allocates
 // nothing.
 type matmulJob struct {
-	b      *Backend
-	w      *matrix
-	x      [][]float32
-	bias   []float32
-	out    [][]float32
-	chunk  int             // tokens per pass over the rows
-	step   int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
-	float  bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
-	panels bool            // Q4_0 rows in panels (runRange counts panels, not rows)
-	acts   *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
-	q8     []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights
-	q8Row  int
+	b       *Backend
+	w       *matrix
+	x       [][]float32
+	bias    []float32
+	out     [][]float32
+	chunk   int             // tokens per pass over the rows
+	step    int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
+	float   bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
+	panels  bool            // Q4_0 rows in panels (runRange counts panels, not rows)
+	kpanels bool            // Q4_K rows in panels of 8 (likewise)
+	acts    *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
+	q8      []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights
+	q8Row   int
 }
 
 func (j *matmulJob) runRange(worker, r0, r1 int) {
 	if j.panels {
 		j.runPanels(worker, r0, r1)
+		return
+	}
+	if j.kpanels {
+		j.runKPanels(worker, r0, r1)
 		return
 	}
 	if j.float || j.acts != nil || j.q8 != nil {
@@ -208,6 +225,36 @@ func (j *matmulJob) runPanels(worker, p0, p1 int) {
 			}
 		}
 	}
+}
+
+// runKPanels is runPanels for Q4_K rows in panels of 8, over panels [p0, p1).
+func (j *matmulJob) runKPanels(worker, p0, p1 int) {
+	w := j.w
+	per := kpanelsPerCall(w)
+	panelBytes := kernels.KPanelRows * w.rowBytes
+	out := j.b.panelOut[worker]
+	stride := kernels.KPanelRows * per
+	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
+		t1 := min(len(j.x), t0+j.chunk)
+		for q0 := p0; q0 < p1; q0 += per {
+			q1 := min(p1, q0+per)
+			for g := t0; g < t1; g += 16 {
+				n := min(16, t1-g)
+				j.b.k.DotKPanels(w.data[q0*panelBytes:q1*panelBytes], q1-q0, j.q8[g*j.q8Row:], j.q8Row, n, out, stride)
+				r0 := kernels.KPanelRows * q0
+				for i := range n {
+					for r, s := range out[i*stride : i*stride+kernels.KPanelRows*(q1-q0)] {
+						j.store(g+i, r0+r, s)
+					}
+				}
+			}
+		}
+	}
+}
+
+// kpanelsPerCall is how many of w's Q4_K panels one kernel call takes: as many as fit in weightCacheBytes.
+func kpanelsPerCall(w *matrix) int {
+	return max(1, weightCacheBytes/(kernels.KPanelRows*w.rowBytes))
 }
 
 // panelsPerCall is how many of w's panels one kernel call takes: as many as fit in weightCacheBytes.

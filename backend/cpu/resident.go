@@ -65,7 +65,8 @@ func (b *Backend) makeResident() error {
 				}
 				w.data = dst
 				w.panels = b.k.CanPanel(w.src.Type, w.src.Rows, w.src.Cols)
-				w.repacked = !w.panels && b.k.CanRepack(w.src.Type, w.src.Cols)
+				w.kpanels = b.k.CanKPanel(w.src.Type, w.src.Rows, w.src.Cols)
+				w.repacked = !w.panels && !w.kpanels && b.k.CanRepack(w.src.Type, w.src.Cols)
 			}
 		}()
 	}
@@ -83,7 +84,10 @@ func (b *Backend) makeResident() error {
 // form, through a buffer of about a megabyte.
 func readMatrix(k *kernels.Set, w *matrix, dst []byte) error {
 	if k.CanPanel(w.src.Type, w.src.Rows, w.src.Cols) {
-		return readPanels(w, dst)
+		return readPanels(w, dst, kernels.PanelRows, kernels.PackPanel)
+	}
+	if k.CanKPanel(w.src.Type, w.src.Rows, w.src.Cols) {
+		return readPanels(w, dst, kernels.KPanelRows, kernels.PackKPanel)
 	}
 	if !k.CanRepack(w.src.Type, w.src.Cols) {
 		return w.src.Read(0, dst)
@@ -103,12 +107,12 @@ func readMatrix(k *kernels.Set, w *matrix, dst []byte) error {
 	return nil
 }
 
-// readPanels reads w's rows into dst packed in panels of kernels.PanelRows rows, a few panels at a time.
-func readPanels(w *matrix, dst []byte) error {
-	panelBytes := kernels.PanelRows * w.rowBytes
+// readPanels reads w's rows into dst packed by pack in panels of rows rows, a few panels at a time.
+func readPanels(w *matrix, dst []byte, rows int, pack func(src, dst []byte)) error {
+	panelBytes := rows * w.rowBytes
 	step := max(1, (1<<20)/panelBytes)
 	buf := make([]byte, step*panelBytes)
-	panels := w.src.Rows / kernels.PanelRows
+	panels := w.src.Rows / rows
 	for p := 0; p < panels; p += step {
 		n := min(step, panels-p)
 		chunk := buf[:n*panelBytes]
@@ -116,7 +120,7 @@ func readPanels(w *matrix, dst []byte) error {
 			return err
 		}
 		for i := range n {
-			kernels.PackPanel(chunk[i*panelBytes:(i+1)*panelBytes], dst[(p+i)*panelBytes:(p+i+1)*panelBytes])
+			pack(chunk[i*panelBytes:(i+1)*panelBytes], dst[(p+i)*panelBytes:(p+i+1)*panelBytes])
 		}
 	}
 	return nil
@@ -129,6 +133,9 @@ func (b *Backend) panelBuffers() {
 	for _, w := range b.matrices {
 		if w.panels {
 			most = max(most, kernels.PanelRows*panelsPerCall(w))
+		}
+		if w.kpanels {
+			most = max(most, kernels.KPanelRows*kpanelsPerCall(w))
 		}
 	}
 	if most == 0 {

@@ -3,6 +3,8 @@ package kernels
 import (
 	"strings"
 	"testing"
+
+	"github.com/glmtool/glmtool/tensor"
 )
 
 // conformanceChecks are the kernel checks, each against the Go code (bit for bit where a kernel is
@@ -17,6 +19,7 @@ var conformanceChecks = []struct {
 	{"Q8ActsDot", checkQ8ActsDot, nil},
 	{"RepackedDots", checkRepackedDots, (*Set).hasVNNI},
 	{"PanelDots", checkPanelDots, func(s *Set) bool { return s.hasPanels() }},
+	{"KPanelDots", checkKPanelDots, func(s *Set) bool { return s.CanKPanel(tensor.Q4_K, KPanelRows, tensor.QK_K) }},
 	{"Q45FileLayoutDots", checkQ45FileLayoutDots, (*Set).hasAVX2},
 	{"FourTokensExact", checkFourTokensExact, nil},
 	{"DotQ6_KQ8_K", checkDotQ6_KQ8_K, nil},

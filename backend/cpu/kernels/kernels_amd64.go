@@ -267,3 +267,12 @@ func gemvQ4_0PanelAVX2x1(cfg, panels *byte, count, nb int, acts *byte, actStride
 
 //go:noescape
 func gemvQ4_0PanelAVX2x4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+// The AVX2 kernels over Q4_K rows in panels of 8 (q4_k_panels_avx2_amd64.s, kpanels.go): four tokens,
+// and one.
+//
+//go:noescape
+func gemvQ4_KPanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int)
+
+//go:noescape
+func gemvQ4_KPanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int)

@@ -109,7 +109,7 @@ func BenchmarkMatVec(b *testing.B) {
 	}
 }
 
-// BenchmarkPanels is BenchmarkMatVec for Q4_0 rows in panels (the AMX set): 1, 4 and 16 tokens over 4096
+// BenchmarkPanels is BenchmarkMatVec for Q4_0 rows in panels (the AMX and AVX2 sets): 1, 4 and 16 tokens over 4096
 // rows of 4096 values from L2-sized blocks ("cache") and from 256 MB ("stream").
 func BenchmarkPanels(b *testing.B) {
 	s, err := Default()
@@ -118,7 +118,7 @@ func BenchmarkPanels(b *testing.B) {
 	}
 	const cols = 4096
 	if !s.CanPanel(tensor.Q4_0, PanelRows, cols) {
-		b.Skipf("the %s set has no panel kernels (they need AMX)", s.Name())
+		b.Skipf("the %s set has no panel kernels (AMX and AVX2 have them)", s.Name())
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([][]float32, 16)
@@ -162,6 +162,60 @@ func BenchmarkPanels(b *testing.B) {
 					}
 				}
 				flops := 2 * float64(cols) * float64(mem.rows) * float64(tokens) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkKPanels is BenchmarkPanels for Q4_K rows in panels of 8 (the AVX2 set).
+func BenchmarkKPanels(b *testing.B) {
+	s, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const cols = 4096
+	if !s.CanKPanel(tensor.Q4_K, KPanelRows, cols) {
+		b.Skipf("the %s set has no Q4_K panel kernels (AVX2 has them)", s.Name())
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const tokens = 16
+	ab := cols / tensor.QK_K * 292
+	acts := make([]byte, tokens*ab)
+	x := make([]float32, cols)
+	for i := range tokens {
+		for j := range x {
+			x[j] = float32(rng.NormFloat64())
+		}
+		_ = tensor.Quantize(tensor.Q8_K, x, acts[i*ab:(i+1)*ab])
+	}
+	rb := cols / tensor.QK_K * 144
+	for _, mem := range []struct {
+		name string
+		rows int
+	}{{"cache", 64}, {"stream", (256 << 20) / rb / 64 * 64}} {
+		w := make([]byte, mem.rows*rb)
+		for r := range mem.rows {
+			for j := range x {
+				x[j] = float32(rng.NormFloat64())
+			}
+			_ = tensor.Quantize(tensor.Q4_K, x, w[r*rb:(r+1)*rb])
+		}
+		packed := make([]byte, len(w))
+		for p := 0; p < mem.rows/KPanelRows; p++ {
+			PackKPanel(w[p*KPanelRows*rb:(p+1)*KPanelRows*rb], packed[p*KPanelRows*rb:(p+1)*KPanelRows*rb])
+		}
+		const per = 8
+		out := make([]float32, tokens*KPanelRows*per)
+		for _, n := range []int{1, 4, 16} {
+			b.Run(fmt.Sprintf("%s/x%d", mem.name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(packed)))
+				for b.Loop() {
+					for p := 0; p < mem.rows/KPanelRows; p += per {
+						s.DotKPanels(packed[p*KPanelRows*rb:(p+per)*KPanelRows*rb], per, acts, ab, n, out, KPanelRows*per)
+					}
+				}
+				flops := 2 * float64(cols) * float64(mem.rows) * float64(n) * float64(b.N)
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}

@@ -295,3 +295,13 @@ func gemmPanels(m int, panels *byte, count, nb int, acts *byte, actStride int, t
 	gemmPanelsGo(m, unsafe.Slice(panels, count*nb*panelBlockBytes), count, nb, unsafe.Slice(acts, (m-1)*actStride+34*nb),
 		actStride, unsafe.Slice(tab, tabLen), tabStride/4, corrOff/4, unsafe.Slice(out, (n-1)*outStride/4+PanelRows*count), outStride/4, n)
 }
+
+// The Q4_K panel kernels: each row taken out of its panel and dotted in Go.
+
+func gemvQ4_KPanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int) {
+	gemmKPanelsGo(panels, count, nb, acts, actStride, out, outStride, 4)
+}
+
+func gemvQ4_KPanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int) {
+	gemmKPanelsGo(panels, count, nb, acts, actStride, out, outStride, 1)
+}
