@@ -84,7 +84,7 @@ type matrix struct {
 	rowBytes int
 	data     []byte
 	repacked bool // rows rearranged by kernels.RepackRow (resident matrices only)
-	panels   bool // rows packed in panels by kernels.PackPanel (resident matrices only)
+	panels   bool // Q4_0 or Q8_0 rows packed in panels by kernels.PackPanelFor (resident matrices only)
 	kpanels  bool // Q4_K rows packed in panels by kernels.PackKPanel (resident matrices only)
 }
 

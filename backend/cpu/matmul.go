@@ -26,8 +26,8 @@ func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bi
 		job.step = 1
 	}
 	switch act := tr.VecDotType; {
-	case w.panels: // Q4_0 rows in panels: the AMX or AVX2 panel kernels, every token count alike (exact)
-		_ = ws.acts.ResetPanels(len(x), w.src.Cols) // cannot fail: the set packed these panels
+	case w.panels: // Q4_0 or Q8_0 rows in panels: the AMX or AVX2 panel kernels, every token count alike (exact)
+		_ = ws.acts.ResetPanels(w.src.Type, len(x), w.src.Cols) // cannot fail: the set packed these panels
 		ws.quantize(x)
 		job.acts, job.panels = ws.acts, true
 		job.chunk = tokenChunk(len(x), w.src.Cols/32*34)
@@ -122,7 +122,7 @@ type matmulJob struct {
 	chunk   int             // tokens per pass over the rows
 	step    int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
 	float   bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
-	panels  bool            // Q4_0 rows in panels (runRange counts panels, not rows)
+	panels  bool            // Q4_0 or Q8_0 rows in panels (runRange counts panels, not rows)
 	kpanels bool            // Q4_K rows in panels of 8 (likewise)
 	acts    *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
 	q8      []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights

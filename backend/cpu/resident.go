@@ -84,7 +84,7 @@ func (b *Backend) makeResident() error {
 // form, through a buffer of about a megabyte.
 func readMatrix(k *kernels.Set, w *matrix, dst []byte) error {
 	if k.CanPanel(w.src.Type, w.src.Rows, w.src.Cols) {
-		return readPanels(w, dst, kernels.PanelRows, kernels.PackPanel)
+		return readPanels(w, dst, kernels.PanelRows, kernels.PackPanelFor(w.src.Type))
 	}
 	if k.CanKPanel(w.src.Type, w.src.Rows, w.src.Cols) {
 		return readPanels(w, dst, kernels.KPanelRows, kernels.PackKPanel)

@@ -20,7 +20,7 @@ func TestResidentLayouts(t *testing.T) {
 	for _, c := range []struct {
 		typ        tensor.Type
 		rows, cols int
-	}{{tensor.Q4_0, 80, 512}, {tensor.Q4_K, 40, 1024}, {tensor.Q8_0, 24, 256}, {tensor.Q5_0, 16, 384}} {
+	}{{tensor.Q4_0, 80, 512}, {tensor.Q4_K, 40, 1024}, {tensor.Q8_0, 32, 256}, {tensor.Q8_0, 24, 256}, {tensor.Q5_0, 16, 384}} {
 		rb64, _ := c.typ.RowBytes(int64(c.cols))
 		rb := int(rb64)
 		data := make([]byte, c.rows*rb)

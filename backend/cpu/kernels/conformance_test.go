@@ -19,6 +19,7 @@ var conformanceChecks = []struct {
 	{"Q8ActsDot", checkQ8ActsDot, nil},
 	{"RepackedDots", checkRepackedDots, (*Set).hasVNNI},
 	{"PanelDots", checkPanelDots, func(s *Set) bool { return s.hasPanels() }},
+	{"PanelDotsQ8_0", checkPanelDotsQ8_0, func(s *Set) bool { return s.CanPanel(tensor.Q8_0, PanelRows, 128) }},
 	{"KPanelDots", checkKPanelDots, func(s *Set) bool { return s.CanKPanel(tensor.Q4_K, KPanelRows, tensor.QK_K) }},
 	{"Q45FileLayoutDots", checkQ45FileLayoutDots, (*Set).hasAVX2},
 	{"FourTokensExact", checkFourTokensExact, nil},

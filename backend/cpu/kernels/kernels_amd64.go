@@ -276,3 +276,11 @@ func gemvQ4_KPanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int,
 
 //go:noescape
 func gemvQ4_KPanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int)
+
+// The AVX2 kernels over Q8_0 rows in panels of 16 (q8_0_panels_avx2_amd64.s): four tokens, and one.
+//
+//go:noescape
+func gemvQ8_0PanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int)
+
+//go:noescape
+func gemvQ8_0PanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int)

@@ -129,7 +129,7 @@ func BenchmarkPanels(b *testing.B) {
 		}
 	}
 	acts := s.Q8Acts()
-	if err := acts.ResetPanels(len(x), cols); err != nil {
+	if err := acts.ResetPanels(tensor.Q4_0, len(x), cols); err != nil {
 		b.Fatal(err)
 	}
 	for i := range x {

@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/glmtool/glmtool/tensor"
 )
@@ -36,10 +37,74 @@ func (s *Set) hasPanels() bool {
 	return s.level >= avx512AMX || s.level >= avx2 && s.level < avx512VNNI
 }
 
-// CanPanel reports whether a rows × cols matrix of type t is packed in panels for this set's kernels.
-// (cols a multiple of 128: the kernels take blocks four at a time.)
+// CanPanel reports whether a rows × cols matrix of type t is packed in panels for this set's kernels:
+// Q4_0 (cols a multiple of 128: the kernels take blocks four at a time), and Q8_0 for the AVX2 kernels
+// (the VNNI sets repack Q8_0 rows instead).
 func (s *Set) CanPanel(t tensor.Type, rows, cols int) bool {
-	return s.hasPanels() && t == tensor.Q4_0 && rows > 0 && rows%PanelRows == 0 && cols > 0 && cols%128 == 0
+	if rows <= 0 || rows%PanelRows != 0 || cols <= 0 || cols%128 != 0 {
+		return false
+	}
+	switch t {
+	case tensor.Q4_0:
+		return s.hasPanels()
+	case tensor.Q8_0:
+		return s.level >= avx2 && s.level < avx512VNNI
+	}
+	return false
+}
+
+// Q8_0 rows in panels of 16 (the AVX2 kernels, q8_0_panels_avx2_amd64.s): per block of 32 values 544
+// bytes, the 16 rows' f16 scales and then eight groups of 64 bytes, group q holding values 4q…4q+3 of row
+// r at bytes 4r…4r+3 (signed, as stored), so that a 32-byte half of a group is four values of eight rows.
+
+// panelQ8BlockBytes is one block of a Q8_0 panel.
+const panelQ8BlockBytes = 32 + 512
+
+// PackPanelQ8_0 writes the panel of 16 Q8_0 rows (src: the rows as stored) into dst, as long as src.
+func PackPanelQ8_0(src, dst []byte) {
+	rowBytes := len(src) / PanelRows
+	for b := range rowBytes / 34 {
+		out := dst[b*panelQ8BlockBytes : (b+1)*panelQ8BlockBytes]
+		for r := range PanelRows {
+			blk := src[r*rowBytes+34*b : r*rowBytes+34*b+34]
+			copy(out[2*r:2*r+2], blk)
+			for q := range 8 {
+				copy(out[32+64*q+4*r:32+64*q+4*r+4], blk[2+4*q:6+4*q])
+			}
+		}
+	}
+}
+
+// PackPanelFor is the packing of panels of type t's rows (Q4_0 or Q8_0).
+func PackPanelFor(t tensor.Type) func(src, dst []byte) {
+	if t == tensor.Q8_0 {
+		return PackPanelQ8_0
+	}
+	return PackPanel
+}
+
+// gemmPanelsQ8Go is the Q8_0 panel kernels' arithmetic in Go (their twin): per block the exact Σ a·w,
+// then acc = fma(float(sum)·da, dw, acc).
+func gemmPanelsQ8Go(panels []byte, count, nb int, acts []byte, actStride int, tab []float32, tabStride int, out []float32, outStride, n int) {
+	for p := range count {
+		panel := panels[p*nb*panelQ8BlockBytes : (p+1)*nb*panelQ8BlockBytes]
+		for i := range n {
+			for r := range PanelRows {
+				var acc float32
+				for b := range nb {
+					blk := panel[b*panelQ8BlockBytes:]
+					act := acts[i*actStride+34*b+2 : i*actStride+34*b+34]
+					var sum int32
+					for k := range 32 {
+						sum += int32(int8(act[k])) * int32(int8(blk[32+64*(k/4)+4*r+k%4]))
+					}
+					da := tab[b*tabStride+i]
+					acc = float32(math.FMA(float64(float32(sum)*da), float64(tensor.HalfAt(blk[2*r:])), float64(acc)))
+				}
+				out[i*outStride+PanelRows*p+r] = acc
+			}
+		}
+	}
 }
 
 // PackPanel writes the panel of 16 Q4_0 rows (src: the rows as stored, one after another) into dst, which
@@ -124,16 +189,16 @@ func amxConfig(m int) [64]byte {
 	return c
 }
 
-// ResetPanels sizes the activations for a product with Q4_0 rows packed in panels: rows in ggml's layout
-// (and 16 rows after them, which the kernels' tiles may read), and per block the rows' scales da and
-// corrections −8·da·Σa as float32, token after token.
-func (a *Q8Acts) ResetPanels(rows, cols int) error {
-	if cols%128 != 0 || !a.set.hasPanels() {
-		return fmt.Errorf("Q8_0 activations: no panel kernels for %d columns in the %s kernels", cols, a.set.Name())
+// ResetPanels sizes the activations for a product with Q4_0 or Q8_0 rows packed in panels: rows in ggml's
+// layout (and 16 rows after them, which the kernels' tiles may read), and per block the rows' scales da
+// and corrections −8·da·Σa as float32 (Q4_0's; the Q8_0 kernels read da only), token after token.
+func (a *Q8Acts) ResetPanels(t tensor.Type, rows, cols int) error {
+	if !a.set.CanPanel(t, PanelRows, cols) {
+		return fmt.Errorf("Q8_0 activations: no panel kernels for %s rows of %d columns in the %s kernels", t, cols, a.set.Name())
 	}
 	nb := cols / 32
-	a.cols, a.rows, a.weight, a.repacked = cols, rows, tensor.Q4_0, false
-	a.k = &a.set.traits[tensor.Q4_0]
+	a.cols, a.rows, a.weight, a.repacked = cols, rows, t, false
+	a.k = &a.set.traits[t]
 	a.stride = 0
 	a.scales = a.scales[:0]
 	a.panels = true
@@ -169,11 +234,24 @@ func (a *Q8Acts) fillPanelRow(t int, src []byte) {
 func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outStride int, staging []byte) {
 	nb := a.cols / 32
 	panelBytes := PanelRows * nb * 18
+	if a.weight == tensor.Q8_0 {
+		panelBytes = PanelRows * nb * 34
+	}
 	_ = panels[count*panelBytes-1]
 	_ = out[(n-1)*outStride+PanelRows*count-1]
 	_ = staging[amxStagingBytes-1]
 	T := a.tabTokens
 	acts, tab := &a.ggml[t0*nb*34], &a.tab[t0]
+	if a.weight == tensor.Q8_0 { // AVX2 only: four tokens a call, the rest one at a time
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			gemvQ8_0PanelAVX2x4(&panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, &out[i*outStride], 4*outStride)
+		}
+		for ; i < n; i++ {
+			gemvQ8_0PanelAVX2x1(&panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, &out[i*outStride], 4*outStride)
+		}
+		return
+	}
 	if a.set.level < avx512VNNI { // AVX2: four tokens a call, the rest one at a time
 		i := 0
 		for ; i+4 <= n; i += 4 {
