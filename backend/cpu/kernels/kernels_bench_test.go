@@ -109,17 +109,14 @@ func BenchmarkMatVec(b *testing.B) {
 	}
 }
 
-// BenchmarkPanels is BenchmarkMatVec for Q4_0 rows in panels (the AMX and AVX2 sets): 1, 4 and 16 tokens over 4096
-// rows of 4096 values from L2-sized blocks ("cache") and from 256 MB ("stream").
+// BenchmarkPanels is BenchmarkMatVec for Q4_0 and Q8_0 rows in panels (the AMX and AVX2 sets): 1, 4 and
+// 16 tokens over 4096 rows of 4096 values from L2-sized blocks ("cache") and from 256 MB ("stream").
 func BenchmarkPanels(b *testing.B) {
 	s, err := Default()
 	if err != nil {
 		b.Fatal(err)
 	}
 	const cols = 4096
-	if !s.CanPanel(tensor.Q4_0, PanelRows, cols) {
-		b.Skipf("the %s set has no panel kernels (AMX and AVX2 have them)", s.Name())
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([][]float32, 16)
 	for i := range x {
@@ -128,42 +125,47 @@ func BenchmarkPanels(b *testing.B) {
 			x[i][j] = float32(rng.NormFloat64())
 		}
 	}
-	acts := s.Q8Acts()
-	if err := acts.ResetPanels(tensor.Q4_0, len(x), cols); err != nil {
-		b.Fatal(err)
-	}
-	for i := range x {
-		acts.QuantizeRow(i, x[i])
-	}
-	rb := cols / 32 * 18
 	staging := make([]byte, StagingBytes())
-	for _, mem := range []struct {
-		name string
-		rows int
-	}{{"cache", 64}, {"stream", (256 << 20) / rb / 64 * 64}} { // whole calls of four panels
-		w := make([]byte, mem.rows*rb)
-		row := make([]byte, rb)
-		for r := range mem.rows {
-			_ = tensor.Quantize(tensor.Q4_0, x[r%16], row)
-			copy(w[r*rb:], row)
+	for _, typ := range []tensor.Type{tensor.Q4_0, tensor.Q8_0} {
+		if !s.CanPanel(typ, PanelRows, cols) {
+			b.Logf("%s: the %s set has no panel kernels for these rows", typ, s.Name())
+			continue
 		}
-		packed := make([]byte, len(w))
-		for p := 0; p < mem.rows/PanelRows; p++ {
-			PackPanel(w[p*PanelRows*rb:(p+1)*PanelRows*rb], packed[p*PanelRows*rb:(p+1)*PanelRows*rb])
+		acts := s.Q8Acts()
+		if err := acts.ResetPanels(typ, len(x), cols); err != nil {
+			b.Fatal(err)
 		}
-		const per = 4
-		out := make([]float32, 16*PanelRows*per)
-		for _, tokens := range []int{1, 4, 16} {
-			b.Run(fmt.Sprintf("%s/x%d", mem.name, tokens), func(b *testing.B) {
-				b.SetBytes(int64(len(packed)))
-				for b.Loop() {
-					for p := 0; p < mem.rows/PanelRows; p += per {
-						acts.DotPanels(packed[p*PanelRows*rb:(p+per)*PanelRows*rb], per, 0, tokens, out, PanelRows*per, staging)
+		for i := range x {
+			acts.QuantizeRow(i, x[i])
+		}
+		rb64, _ := typ.RowBytes(cols)
+		rb := int(rb64)
+		for _, mem := range []struct {
+			name string
+			rows int
+		}{{"cache", 64}, {"stream", (256 << 20) / rb / 64 * 64}} { // whole calls of four panels
+			w := make([]byte, mem.rows*rb)
+			for r := range mem.rows {
+				_ = tensor.Quantize(typ, x[r%16], w[r*rb:(r+1)*rb])
+			}
+			packed := make([]byte, len(w))
+			for p := 0; p < mem.rows/PanelRows; p++ {
+				PackPanelFor(typ)(w[p*PanelRows*rb:(p+1)*PanelRows*rb], packed[p*PanelRows*rb:(p+1)*PanelRows*rb])
+			}
+			const per = 4
+			out := make([]float32, 16*PanelRows*per)
+			for _, tokens := range []int{1, 4, 16} {
+				b.Run(fmt.Sprintf("%s/%s/x%d", typ, mem.name, tokens), func(b *testing.B) {
+					b.SetBytes(int64(len(packed)))
+					for b.Loop() {
+						for p := 0; p < mem.rows/PanelRows; p += per {
+							acts.DotPanels(packed[p*PanelRows*rb:(p+per)*PanelRows*rb], per, 0, tokens, out, PanelRows*per, staging)
+						}
 					}
-				}
-				flops := 2 * float64(cols) * float64(mem.rows) * float64(tokens) * float64(b.N)
-				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+					flops := 2 * float64(cols) * float64(mem.rows) * float64(tokens) * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
