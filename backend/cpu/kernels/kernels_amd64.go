@@ -284,3 +284,21 @@ func gemvQ8_0PanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int,
 
 //go:noescape
 func gemvQ8_0PanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int)
+
+// gemvQ4_0PanelAVX2x1x2 is gemvQ4_0PanelAVX2x1 over pairs of panels, two weight streams at a time
+// (count even).
+//
+//go:noescape
+func gemvQ4_0PanelAVX2x1x2(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
+
+// gemvQ4_KPanelAVX2x1x2 is gemvQ4_KPanelAVX2x1 over pairs of panels, two weight streams at a time
+// (count even).
+//
+//go:noescape
+func gemvQ4_KPanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int)
+
+// gemvQ8_0PanelAVX2x1x2 is gemvQ8_0PanelAVX2x1 over pairs of panels, two weight streams at a time
+// (count even).
+//
+//go:noescape
+func gemvQ8_0PanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int)

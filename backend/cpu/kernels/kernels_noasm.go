@@ -286,6 +286,10 @@ func gemvQ4_0PanelAVX2x1(cfg, panels *byte, count, nb int, acts *byte, actStride
 	gemmPanels(1, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, 1)
 }
 
+func gemvQ4_0PanelAVX2x1x2(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
+	gemmPanels(1, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, 1)
+}
+
 func gemvQ4_0PanelAVX2x4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int) {
 	gemmPanels(4, panels, count, nb, acts, actStride, tab, tabStride, corrOff, out, outStride, 4)
 }
@@ -319,4 +323,12 @@ func gemvQ8_0PanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int,
 func gemmPanelsQ8(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride, n int) {
 	gemmPanelsQ8Go(unsafe.Slice(panels, count*nb*panelQ8BlockBytes), count, nb, unsafe.Slice(acts, (n-1)*actStride+34*nb), actStride,
 		unsafe.Slice(tab, (nb-1)*tabStride/4+n), tabStride/4, unsafe.Slice(out, (n-1)*outStride/4+PanelRows*count), outStride/4, n)
+}
+
+func gemvQ4_KPanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int) {
+	gemmKPanelsGo(panels, count, nb, acts, actStride, out, outStride, 1)
+}
+
+func gemvQ8_0PanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int) {
+	gemmPanelsQ8(panels, count, nb, acts, actStride, tab, tabStride, out, outStride, 1)
 }

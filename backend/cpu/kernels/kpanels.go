@@ -95,8 +95,14 @@ func (s *Set) DotKPanels(panels []byte, count int, acts []byte, actRow, n int, o
 	for ; i+4 <= n; i += 4 {
 		gemvQ4_KPanelAVX2x4(&panels[0], count, nb, &acts[i*actRow], actRow, &out[i*outStride], 4*outStride)
 	}
-	for ; i < n; i++ {
-		gemvQ4_KPanelAVX2x1(&panels[0], count, nb, &acts[i*actRow], actRow, &out[i*outStride], 4*outStride)
+	even := count &^ 1
+	for ; i < n; i++ { // two panels at a time (two weight streams), an odd last one alone
+		if even > 0 {
+			gemvQ4_KPanelAVX2x1x2(&panels[0], even, nb, &acts[i*actRow], actRow, &out[i*outStride], 4*outStride)
+		}
+		if even < count {
+			gemvQ4_KPanelAVX2x1(&panels[even*nb*kpanelBlockBytes], 1, nb, &acts[i*actRow], actRow, &out[i*outStride+KPanelRows*even], 4*outStride)
+		}
 	}
 }
 

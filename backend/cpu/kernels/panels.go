@@ -247,8 +247,15 @@ func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outSt
 		for ; i+4 <= n; i += 4 {
 			gemvQ8_0PanelAVX2x4(&panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, &out[i*outStride], 4*outStride)
 		}
-		for ; i < n; i++ {
-			gemvQ8_0PanelAVX2x1(&panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, &out[i*outStride], 4*outStride)
+		for ; i < n; i++ { // two panels at a time (two weight streams), an odd last one alone
+			act, tb, o := &a.ggml[(t0+i)*nb*34], &a.tab[t0+i], out[i*outStride:]
+			even := count &^ 1
+			if even > 0 {
+				gemvQ8_0PanelAVX2x1x2(&panels[0], even, nb, act, nb*34, tb, 8*T, &o[0], 4*outStride)
+			}
+			if even < count {
+				gemvQ8_0PanelAVX2x1(&panels[even*panelBytes], 1, nb, act, nb*34, tb, 8*T, &o[PanelRows*even], 4*outStride)
+			}
 		}
 		return
 	}
@@ -257,8 +264,15 @@ func (a *Q8Acts) DotPanels(panels []byte, count, t0, n int, out []float32, outSt
 		for ; i+4 <= n; i += 4 {
 			gemvQ4_0PanelAVX2x4(nil, &panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, 4*T, nil, &out[i*outStride], 4*outStride, 4)
 		}
-		for ; i < n; i++ {
-			gemvQ4_0PanelAVX2x1(nil, &panels[0], count, nb, &a.ggml[(t0+i)*nb*34], nb*34, &a.tab[t0+i], 8*T, 4*T, nil, &out[i*outStride], 4*outStride, 1)
+		for ; i < n; i++ { // two panels at a time (two weight streams), an odd last one alone
+			act, tb, o := &a.ggml[(t0+i)*nb*34], &a.tab[t0+i], out[i*outStride:]
+			even := count &^ 1
+			if even > 0 {
+				gemvQ4_0PanelAVX2x1x2(nil, &panels[0], even, nb, act, nb*34, tb, 8*T, 4*T, nil, &o[0], 4*outStride, 1)
+			}
+			if even < count {
+				gemvQ4_0PanelAVX2x1(nil, &panels[even*panelBytes], 1, nb, act, nb*34, tb, 8*T, 4*T, nil, &o[PanelRows*even], 4*outStride, 1)
+			}
 		}
 		return
 	}

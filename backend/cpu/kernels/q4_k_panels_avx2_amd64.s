@@ -205,6 +205,70 @@ GLOBL kpSpread<>(SB), RODATA|NOPTR, $128
 	VPADDD  Y3, Y5, Y5
 
 
+// The one-token kernel over two panels at a time (two weight streams per core, as
+// gemvQ4_0PanelAVX2x1x2): panel A at SI (scales Y13/Y12, sums Y8), panel B at R8 (Y11/Y10, Y9); each
+// block's mins and float steps then run for A and for B in turn, the same steps as the one-panel kernel.
+#define KPSCALESX(base, d03, d47) \
+	VMOVDQU 32(base), Y0 \
+	VMOVDQU 96(base), Y1 \
+	VPAND   kp3f<>(SB), Y0, d03 \
+	VPSRLD  $6, Y0, Y2 \
+	VPAND   kp03<>(SB), Y2, Y2 \
+	VPSLLD  $4, Y2, Y2 \
+	VPAND   Y15, Y1, d47 \
+	VPOR    Y2, d47, d47
+
+#define KPMINSX(base) \
+	VMOVDQU 64(base), Y1 \
+	VMOVDQU 96(base), Y2 \
+	VPAND   kp3f<>(SB), Y1, Y12 \
+	VPSRLD  $4, Y2, Y2 \
+	VPAND   Y15, Y2, Y2 \
+	VPSRLD  $6, Y1, Y3 \
+	VPAND   kp03<>(SB), Y3, Y3 \
+	VPSLLD  $4, Y3, Y3 \
+	VPOR    Y3, Y2, Y13
+
+#define KPUNPACKX(nib, base) \
+	VMOVDQU nib(base), Y0 \
+	VPSRLW  $4, Y0, Y1 \
+	VPAND   Y15, Y0, Y0 \
+	VPAND   Y15, Y1, Y1
+
+#define KP2SUB(nib, aoff, sp, sc, base, isum) \
+	KPUNPACKX(nib, base) \
+	VPBROADCASTD aoff(DI), Y2 \
+	VPMADDUBSW Y2, Y0, Y4 \
+	KP1PROD(Y1, aoff+4) \
+	KPUNPACKX(nib+32, base) \
+	KP1PROD(Y0, aoff+8) \
+	KP1PROD(Y1, aoff+12) \
+	KPUNPACKX(nib+64, base) \
+	KP1PROD(Y0, aoff+16) \
+	KP1PROD(Y1, aoff+20) \
+	KPUNPACKX(nib+96, base) \
+	KP1PROD(Y0, aoff+24) \
+	KP1PROD(Y1, aoff+28) \
+	VPSHUFB kpSpread<>+sp(SB), sc, Y14 \
+	VPMADDWD Y14, Y4, Y4 \
+	VPADDD  Y4, isum, isum
+
+// KP2END is a panel's mins and float steps (its sums in isum, its out row at o).
+#define KP2END(base, isum, o) \
+	KPMINSX(base) \
+	VPXOR   Y5, Y5, Y5 \
+	KP1MIN(260, 0, Y12) \
+	KP1MIN(264, 32, Y12) \
+	KP1MIN(268, 64, Y12) \
+	KP1MIN(272, 96, Y12) \
+	KP1MIN(276, 0, Y13) \
+	KP1MIN(280, 32, Y13) \
+	KP1MIN(284, 64, Y13) \
+	KP1MIN(288, 96, Y13) \
+	VCVTPH2PS 0(base), Y0 \
+	VCVTPH2PS 16(base), Y1 \
+	KPFLOAT(isum, Y5, 0(DI), o)
+
 // func gemvQ4_KPanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int)
 TEXT ·gemvQ4_KPanelAVX2x4(SB), NOSPLIT, $0-56
 	KPCONSTS
@@ -275,7 +339,6 @@ kp1panel:
 	VXORPS Y14, Y14, Y14
 	VMOVUPS Y14, (R11)
 kp1block:
-
 	KPSCALES
 	VPXOR   Y8, Y8, Y8
 	VPXOR   Y5, Y5, Y5
@@ -306,5 +369,57 @@ kp1block:
 	ADDQ $32, R11
 	DECQ BX
 	JNZ  kp1panel
+	VZEROUPPER
+	RET
+
+// func gemvQ4_KPanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int)
+// count is even.
+TEXT ·gemvQ4_KPanelAVX2x1x2(SB), NOSPLIT, $0-56
+	KPCONSTS
+	MOVQ panels+0(FP), SI
+	MOVQ count+8(FP), BX
+	SHRQ $1, BX
+	MOVQ out+40(FP), R11
+	MOVQ nb+16(FP), R13
+	IMULQ $1152, R13 // a panel's bytes
+kp2panel:
+	LEAQ (SI)(R13*1), R8
+	MOVQ acts+24(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y14, Y14, Y14
+	VMOVUPS Y14, (R11)
+	VMOVUPS Y14, 32(R11)
+kp2block:
+	KPSCALESX(SI, Y13, Y12)
+	KPSCALESX(R8, Y11, Y10)
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	KP2SUB(128, 4, 0, Y13, SI, Y8)
+	KP2SUB(128, 4, 0, Y11, R8, Y9)
+	KP2SUB(256, 36, 32, Y13, SI, Y8)
+	KP2SUB(256, 36, 32, Y11, R8, Y9)
+	KP2SUB(384, 68, 64, Y13, SI, Y8)
+	KP2SUB(384, 68, 64, Y11, R8, Y9)
+	KP2SUB(512, 100, 96, Y13, SI, Y8)
+	KP2SUB(512, 100, 96, Y11, R8, Y9)
+	KP2SUB(640, 132, 0, Y12, SI, Y8)
+	KP2SUB(640, 132, 0, Y10, R8, Y9)
+	KP2SUB(768, 164, 32, Y12, SI, Y8)
+	KP2SUB(768, 164, 32, Y10, R8, Y9)
+	KP2SUB(896, 196, 64, Y12, SI, Y8)
+	KP2SUB(896, 196, 64, Y10, R8, Y9)
+	KP2SUB(1024, 228, 96, Y12, SI, Y8)
+	KP2SUB(1024, 228, 96, Y10, R8, Y9)
+	KP2END(SI, Y8, (R11))
+	KP2END(R8, Y9, 32(R11))
+	ADDQ $1152, SI
+	ADDQ $1152, R8
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  kp2block
+	ADDQ $64, R11
+	MOVQ R8, SI
+	DECQ BX
+	JNZ  kp2panel
 	VZEROUPPER
 	RET

@@ -175,3 +175,82 @@ q8p1block:
 	JNZ  q8p1panel
 	VZEROUPPER
 	RET
+
+// The one-token kernel over two panels at a time (two weight streams per core, as
+// gemvQ4_0PanelAVX2x1x2): panel B at R8, its float sums Y14/Y15, the ones from memory.
+
+DATA q8pOnes<>+0(SB)/8, $0x0001000100010001
+DATA q8pOnes<>+8(SB)/8, $0x0001000100010001
+DATA q8pOnes<>+16(SB)/8, $0x0001000100010001
+DATA q8pOnes<>+24(SB)/8, $0x0001000100010001
+GLOBL q8pOnes<>(SB), RODATA|NOPTR, $32
+
+#define Q8PSTARTM(p, s) \
+	VPMADDWD q8pOnes<>(SB), p, s
+#define Q8PADDM(p, s) \
+	VPMADDWD q8pOnes<>(SB), p, p \
+	VPADDD  p, s, s
+
+#define Q8P2GROUP(w, base, a, FIRST) \
+	VMOVDQU w(base), Y10 \
+	VPSIGNB Y10, Y10, Y11 \
+	VPSIGNB Y10, a, Y13 \
+	VPMADDUBSW Y13, Y11, Y13 \
+	FIRST(Y13, Y12)
+
+#define Q8P2HALF(w, sc, base, acc) \
+	Q8P2GROUP(w, base, Y0, Q8PSTARTM) \
+	Q8P2GROUP(w+64, base, Y1, Q8PADDM) \
+	Q8P2GROUP(w+128, base, Y2, Q8PADDM) \
+	Q8P2GROUP(w+192, base, Y3, Q8PADDM) \
+	Q8P2GROUP(w+256, base, Y4, Q8PADDM) \
+	Q8P2GROUP(w+320, base, Y5, Q8PADDM) \
+	Q8P2GROUP(w+384, base, Y6, Q8PADDM) \
+	Q8P2GROUP(w+448, base, Y7, Q8PADDM) \
+	VCVTDQ2PS Y12, Y12 \
+	VBROADCASTSS (R9), Y10 \
+	VMULPS  Y10, Y12, Y12 \
+	VCVTPH2PS sc(base), Y11 \
+	VFMADD231PS Y11, Y12, acc
+
+// func gemvQ8_0PanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int)
+// count is even.
+TEXT ·gemvQ8_0PanelAVX2x1x2(SB), NOSPLIT, $0-72
+	MOVQ panels+0(FP), SI
+	MOVQ count+8(FP), BX
+	SHRQ $1, BX
+	MOVQ tabStride+48(FP), R12
+	MOVQ out+56(FP), R11
+	MOVQ nb+16(FP), R13
+	IMULQ $544, R13 // a panel's bytes
+q8p2panel:
+	LEAQ (SI)(R13*1), R8
+	MOVQ acts+24(FP), DI
+	MOVQ tab+40(FP), R9
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ nb+16(FP), CX
+q8p2block:
+	Q8P1ACTS
+	Q8P2HALF(32, 0, SI, Y8)
+	Q8P2HALF(64, 16, SI, Y9)
+	Q8P2HALF(32, 0, R8, Y14)
+	Q8P2HALF(64, 16, R8, Y15)
+	ADDQ $544, SI
+	ADDQ $544, R8
+	ADDQ $34, DI
+	ADDQ R12, R9
+	DECQ CX
+	JNZ  q8p2block
+	VMOVUPS Y8, (R11)
+	VMOVUPS Y9, 32(R11)
+	VMOVUPS Y14, 64(R11)
+	VMOVUPS Y15, 96(R11)
+	ADDQ $128, R11
+	MOVQ R8, SI
+	DECQ BX
+	JNZ  q8p2panel
+	VZEROUPPER
+	RET
