@@ -19,17 +19,7 @@ func checkPanelDots(t *testing.T, s *Set) {
 	for _, c := range []struct{ cols, panels, tokens int }{{128, 1, 1}, {512, 3, 7}, {4096, 2, 21}, {13696 - 13696%128, 1, 16}} {
 		rows := PanelRows * c.panels
 		rb := c.cols / 32 * 18
-		w := make([]byte, rows*rb)
-		wf := make([][]float32, rows)
-		for r := range rows {
-			src := make([]float32, c.cols)
-			for j := range src {
-				src[j] = float32(rng.NormFloat64()*0.05 + 0.01*float64(j%7))
-			}
-			_ = tensor.Quantize(tensor.Q4_0, src, w[r*rb:(r+1)*rb])
-			wf[r] = make([]float32, c.cols)
-			_ = tensor.Dequantize(tensor.Q4_0, w[r*rb:(r+1)*rb], wf[r])
-		}
+		w, wf := panelTestRows(rng, tensor.Q4_0, rows, c.cols)
 		packed, slow := make([]byte, len(w)), make([]byte, len(w))
 		for p := range c.panels {
 			PackPanel(w[p*PanelRows*rb:(p+1)*PanelRows*rb], packed[p*PanelRows*rb:(p+1)*PanelRows*rb])
@@ -99,17 +89,7 @@ func checkPanelDotsQ8_0(t *testing.T, s *Set) {
 	for _, c := range []struct{ cols, panels, tokens int }{{128, 1, 1}, {512, 3, 7}, {4096, 2, 21}} {
 		rows := PanelRows * c.panels
 		rb := c.cols / 32 * 34
-		w := make([]byte, rows*rb)
-		wf := make([][]float32, rows)
-		for r := range rows {
-			src := make([]float32, c.cols)
-			for j := range src {
-				src[j] = float32(rng.NormFloat64()*0.05 + 0.01*float64(j%7))
-			}
-			_ = tensor.Quantize(tensor.Q8_0, src, w[r*rb:(r+1)*rb])
-			wf[r] = make([]float32, c.cols)
-			_ = tensor.Dequantize(tensor.Q8_0, w[r*rb:(r+1)*rb], wf[r])
-		}
+		w, wf := panelTestRows(rng, tensor.Q8_0, rows, c.cols)
 		packed := make([]byte, len(w))
 		for p := range c.panels {
 			PackPanelQ8_0(w[p*PanelRows*rb:(p+1)*PanelRows*rb], packed[p*PanelRows*rb:(p+1)*PanelRows*rb])
@@ -158,4 +138,23 @@ func checkPanelDotsQ8_0(t *testing.T, s *Set) {
 			}
 		}
 	}
+}
+
+// panelTestRows quantizes rows × cols values (σ 0.05 about a small per-column offset) to typ, and returns
+// the rows one after another and each dequantized.
+func panelTestRows(rng *rand.Rand, typ tensor.Type, rows, cols int) ([]byte, [][]float32) {
+	rb64, _ := typ.RowBytes(int64(cols))
+	rb := int(rb64)
+	w := make([]byte, rows*rb)
+	wf := make([][]float32, rows)
+	for r := range rows {
+		src := make([]float32, cols)
+		for j := range src {
+			src[j] = float32(rng.NormFloat64()*0.05 + 0.01*float64(j%7))
+		}
+		_ = tensor.Quantize(typ, src, w[r*rb:(r+1)*rb])
+		wf[r] = make([]float32, cols)
+		_ = tensor.Dequantize(typ, w[r*rb:(r+1)*rb], wf[r])
+	}
+	return w, wf
 }
