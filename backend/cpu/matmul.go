@@ -123,19 +123,15 @@ type matmulJob struct {
 	step    int             // tokens per kernel call: 4, or 1 where a batch needs the one-token kernels
 	float   bool            // F32/F16/BF16 rows with a float kernel (kernels.Set.DotFloatRows)
 	panels  bool            // Q4_0 or Q8_0 rows in panels (runRange counts panels, not rows)
-	kpanels bool            // Q4_K rows in panels of 8 (likewise)
+	kpanels bool            // Q4_K rows in panels of 8 (likewise; runPanels for both)
 	acts    *kernels.Q8Acts // Q8_0 activations, for Q4_0…Q8_0 weights
 	q8      []byte          // Q8_K activation rows of q8Row bytes, for K-quant weights
 	q8Row   int
 }
 
 func (j *matmulJob) runRange(worker, r0, r1 int) {
-	if j.panels {
+	if j.panels || j.kpanels {
 		j.runPanels(worker, r0, r1)
-		return
-	}
-	if j.kpanels {
-		j.runKPanels(worker, r0, r1)
 		return
 	}
 	if j.float || j.acts != nil || j.q8 != nil {
@@ -202,23 +198,33 @@ func (j *matmulJob) runTiled(worker, r0, r1 int) {
 }
 
 // runPanels is runTiled for rows in panels, over panels [p0, p1): a chunk of tokens at a time, a block of
-// panels whose weights stay in L2 across the chunk, sixteen tokens per kernel call.
+// panels whose weights stay in L2 across the chunk, sixteen tokens per kernel call. Q4_0/Q8_0 panels
+// (16 rows) take the Q8_0 activations, Q4_K panels (8 rows) the Q8_K rows.
 func (j *matmulJob) runPanels(worker, p0, p1 int) {
 	w := j.w
-	per := panelsPerCall(w)
-	panelBytes := kernels.PanelRows * w.rowBytes
+	rows := kernels.PanelRows
+	if j.kpanels {
+		rows = kernels.KPanelRows
+	}
+	per := panelsPerCall(w, rows)
+	panelBytes := rows * w.rowBytes
 	out, staging := j.b.panelOut[worker], j.b.staging[worker]
-	stride := kernels.PanelRows * per
+	stride := rows * per
 	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
 		t1 := min(len(j.x), t0+j.chunk)
 		for q0 := p0; q0 < p1; q0 += per {
 			q1 := min(p1, q0+per)
+			data := w.data[q0*panelBytes : q1*panelBytes]
 			for g := t0; g < t1; g += 16 {
 				n := min(16, t1-g)
-				j.acts.DotPanels(w.data[q0*panelBytes:q1*panelBytes], q1-q0, g, n, out, stride, staging)
-				r0 := kernels.PanelRows * q0
+				if j.kpanels {
+					j.b.k.DotKPanels(data, q1-q0, j.q8[g*j.q8Row:], j.q8Row, n, out, stride)
+				} else {
+					j.acts.DotPanels(data, q1-q0, g, n, out, stride, staging)
+				}
+				r0 := rows * q0
 				for i := range n {
-					for r, s := range out[i*stride : i*stride+kernels.PanelRows*(q1-q0)] {
+					for r, s := range out[i*stride : i*stride+rows*(q1-q0)] {
 						j.store(g+i, r0+r, s)
 					}
 				}
@@ -227,38 +233,9 @@ func (j *matmulJob) runPanels(worker, p0, p1 int) {
 	}
 }
 
-// runKPanels is runPanels for Q4_K rows in panels of 8, over panels [p0, p1).
-func (j *matmulJob) runKPanels(worker, p0, p1 int) {
-	w := j.w
-	per := kpanelsPerCall(w)
-	panelBytes := kernels.KPanelRows * w.rowBytes
-	out := j.b.panelOut[worker]
-	stride := kernels.KPanelRows * per
-	for t0 := 0; t0 < len(j.x); t0 += j.chunk {
-		t1 := min(len(j.x), t0+j.chunk)
-		for q0 := p0; q0 < p1; q0 += per {
-			q1 := min(p1, q0+per)
-			for g := t0; g < t1; g += 16 {
-				n := min(16, t1-g)
-				j.b.k.DotKPanels(w.data[q0*panelBytes:q1*panelBytes], q1-q0, j.q8[g*j.q8Row:], j.q8Row, n, out, stride)
-				r0 := kernels.KPanelRows * q0
-				for i := range n {
-					for r, s := range out[i*stride : i*stride+kernels.KPanelRows*(q1-q0)] {
-						j.store(g+i, r0+r, s)
-					}
-				}
-			}
-		}
-	}
-}
-
-// kpanelsPerCall is how many of w's Q4_K panels one kernel call takes: as many as fit in weightCacheBytes.
-func kpanelsPerCall(w *matrix) int {
-	return max(1, weightCacheBytes/(kernels.KPanelRows*w.rowBytes))
-}
-
-// panelsPerCall is how many of w's panels one kernel call takes: as many as fit in weightCacheBytes.
-func panelsPerCall(w *matrix) int { return max(1, weightCacheBytes/(kernels.PanelRows*w.rowBytes)) }
+// panelsPerCall is how many of w's panels of rows rows one kernel call takes: as many as fit in
+// weightCacheBytes.
+func panelsPerCall(w *matrix, rows int) int { return max(1, weightCacheBytes/(rows*w.rowBytes)) }
 
 // floatTiles runs the four-row, four-token float tile over rows [b0, b1) for tokens g..g+3 and returns
 // the first row it left (fewer than four remain).

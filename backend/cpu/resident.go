@@ -132,10 +132,10 @@ func (b *Backend) panelBuffers() {
 	most := 0
 	for _, w := range b.matrices {
 		if w.panels {
-			most = max(most, kernels.PanelRows*panelsPerCall(w))
+			most = max(most, kernels.PanelRows*panelsPerCall(w, kernels.PanelRows))
 		}
 		if w.kpanels {
-			most = max(most, kernels.KPanelRows*kpanelsPerCall(w))
+			most = max(most, kernels.KPanelRows*panelsPerCall(w, kernels.KPanelRows))
 		}
 	}
 	if most == 0 {

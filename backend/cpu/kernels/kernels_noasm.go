@@ -310,6 +310,10 @@ func gemvQ4_KPanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int,
 	gemmKPanelsGo(panels, count, nb, acts, actStride, out, outStride, 1)
 }
 
+func gemvQ4_KPanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int) {
+	gemmKPanelsGo(panels, count, nb, acts, actStride, out, outStride, 1)
+}
+
 // The Q8_0 panel kernels: gemmPanelsQ8Go, strides in bytes as the assembly takes them.
 
 func gemvQ8_0PanelAVX2x4(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int) {
@@ -320,15 +324,11 @@ func gemvQ8_0PanelAVX2x1(panels *byte, count, nb int, acts *byte, actStride int,
 	gemmPanelsQ8(panels, count, nb, acts, actStride, tab, tabStride, out, outStride, 1)
 }
 
+func gemvQ8_0PanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int) {
+	gemmPanelsQ8(panels, count, nb, acts, actStride, tab, tabStride, out, outStride, 1)
+}
+
 func gemmPanelsQ8(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride, n int) {
 	gemmPanelsQ8Go(unsafe.Slice(panels, count*nb*panelQ8BlockBytes), count, nb, unsafe.Slice(acts, (n-1)*actStride+34*nb), actStride,
 		unsafe.Slice(tab, (nb-1)*tabStride/4+n), tabStride/4, unsafe.Slice(out, (n-1)*outStride/4+PanelRows*count), outStride/4, n)
-}
-
-func gemvQ4_KPanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, out *float32, outStride int) {
-	gemmKPanelsGo(panels, count, nb, acts, actStride, out, outStride, 1)
-}
-
-func gemvQ8_0PanelAVX2x1x2(panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride int, out *float32, outStride int) {
-	gemmPanelsQ8(panels, count, nb, acts, actStride, tab, tabStride, out, outStride, 1)
 }
