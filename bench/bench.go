@@ -18,12 +18,17 @@ import (
 )
 
 // Test is one measurement: pp (Prompt > 0, Gen = 0), tg (Gen > 0, Prompt = 0) or pg (both), after Depth
-// tokens already in the KV cache (llama-bench's -d; their prompt is not timed).
+// tokens already in the KV cache (llama-bench's -d; their prompt is not timed). A tg test with Parallel
+// above 1 generates for that many sequences at once, one batched decode step (Model.DecodeBatch) per
+// token of each, as a server's concurrent streams do (llama-batched-bench's -npl); its speed counts the
+// tokens of all of them.
 type Test struct {
 	Prompt, Gen, Depth int
+	Parallel           int // tg only; 0 or 1: one sequence
 }
 
-// Name is llama-bench's label: pp512, tg128, pp512+tg128, tg128 @ d8192.
+// Name is llama-bench's label: pp512, tg128, pp512+tg128, tg128 @ d8192, and tg128 x4 for four
+// sequences decoded together.
 func (t Test) Name() string {
 	var n string
 	switch {
@@ -34,6 +39,9 @@ func (t Test) Name() string {
 	default:
 		n = fmt.Sprintf("pp%d+tg%d", t.Prompt, t.Gen)
 	}
+	if t.seqs() > 1 {
+		n += fmt.Sprintf(" x%d", t.seqs())
+	}
 	if t.Depth > 0 {
 		n += fmt.Sprintf(" @ d%d", t.Depth)
 	}
@@ -41,7 +49,18 @@ func (t Test) Name() string {
 }
 
 // Tokens is the number of tokens the speed is counted over.
-func (t Test) Tokens() int { return t.Prompt + t.Gen }
+func (t Test) Tokens() int { return t.Prompt + t.Gen*t.seqs() }
+
+// seqs is the number of sequences the test generates for.
+func (t Test) seqs() int { return max(1, t.Parallel) }
+
+// check refuses what Run cannot measure.
+func (t Test) check() error {
+	if t.seqs() > 1 && (t.Prompt > 0 || t.Depth > 0) {
+		return fmt.Errorf("test %s: parallel sequences are measured for generation only, without a depth", t.Name())
+	}
+	return nil
+}
 
 // Result is one row of a benchmark report. Its JSON form is documented in README.md.
 type Result struct {
@@ -58,6 +77,7 @@ type Result struct {
 	PromptTokens   int       `json:"n_prompt"`
 	GenTokens      int       `json:"n_gen"`
 	Depth          int       `json:"n_depth"`
+	Parallel       int       `json:"n_parallel"` // sequences generated together (1: one)
 	Repetitions    int       `json:"repetitions"`
 	TokensPerSec   float64   `json:"tokens_per_second"`
 	TokensPerSecSD float64   `json:"tokens_per_second_sd"`
@@ -96,6 +116,11 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	k, err := kernels.Default() // the CPU backend's kernel set, for the report
 	if err != nil {
 		return nil, err
+	}
+	for _, t := range opt.Tests {
+		if err := t.check(); err != nil {
+			return nil, err
+		}
 	}
 	var out []Result
 	for _, threads := range opt.Threads {
@@ -167,7 +192,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 			}
 			res := Result{Model: filepath.Base(path), Architecture: m.Params.Family.Architecture(), Family: string(m.Params.Family),
 				Type: fileType(m), SizeBytes: st.Size(), Parameters: m.File.ParameterCount(), Backend: strings.ToUpper(m.Backend()), Kernels: k.Name(), Threads: threads,
-				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Repetitions: len(samples), TokensPerSec: mean,
+				Test: t.Name(), PromptTokens: t.Prompt, GenTokens: t.Gen, Depth: t.Depth, Parallel: t.seqs(), Repetitions: len(samples), TokensPerSec: mean,
 				TokensPerSecSD: sd, Samples: samples, PeakRSSBytes: peakRSS(), BytesPerToken: perTok}
 			if v, ok := m.VRAM(); ok {
 				res.VRAMBytes = &v.Peak // like peak_rss_bytes: the most held at once
@@ -192,8 +217,8 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 	return out, nil
 }
 
-// SetBandwidth records the measured bandwidth (bytes/s) and each generation test's share of it: tokens per
-// second × bytes read per token ÷ bandwidth.
+// SetBandwidth records the measured bandwidth (bytes/s) and each generation test's share of it: decode
+// steps per second × bytes read per step (the weights once, for every sequence of the step) ÷ bandwidth.
 func SetBandwidth(results []Result, bw float64) {
 	for i := range results {
 		r := &results[i]
@@ -202,7 +227,7 @@ func SetBandwidth(results []Result, bw float64) {
 		}
 		r.BandwidthBps = bw
 		if r.PromptTokens == 0 && bw > 0 {
-			pct := 100 * r.TokensPerSec * float64(r.BytesPerToken) / bw
+			pct := 100 * r.TokensPerSec / float64(max(1, r.Parallel)) * float64(r.BytesPerToken) / bw
 			r.RooflinePct = &pct
 		}
 	}
@@ -220,6 +245,9 @@ func syntheticTokens(m *infer.Model, n, step int) []int32 {
 // measure runs one test, on s (a session holding t.Depth tokens) or on a fresh session of n positions,
 // and appends its tokens per second.
 func measure(ctx context.Context, m *infer.Model, s *infer.Session, n int, kv infer.KVType, t Test, samples *[]float64) error {
+	if t.seqs() > 1 {
+		return measureBatch(ctx, m, n, kv, t, samples)
+	}
 	if s == nil {
 		var err error
 		if s, err = m.NewSession(n, kv); err != nil {
@@ -249,6 +277,43 @@ func measure(ctx context.Context, m *infer.Model, s *infer.Session, n int, kv in
 			return err
 		}
 		last = logits[0]
+	}
+	if samples != nil {
+		*samples = append(*samples, float64(t.Tokens())/time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// measureBatch runs a tg test of t.Parallel sequences, each started from its own token (not counted) and
+// then decoded together, one batched step per generated token of each.
+func measureBatch(ctx context.Context, m *infer.Model, n int, kv infer.KVType, t Test, samples *[]float64) error {
+	sessions := make([]*infer.Session, t.seqs())
+	next := make([]int32, len(sessions))
+	for i := range sessions {
+		s, err := m.NewSession(n, kv)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		sessions[i] = s
+		logits, err := s.EvalPrompt(ctx, syntheticTokens(m, i+1, 7919)[i:]) // a different start for each
+		if err != nil {
+			return err
+		}
+		next[i] = infer.Argmax(logits)
+	}
+	start := time.Now()
+	for range t.Gen {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		logits, err := m.DecodeBatch(sessions, next)
+		if err != nil {
+			return err
+		}
+		for i, lg := range logits {
+			next[i] = infer.Argmax(lg)
+		}
 	}
 	if samples != nil {
 		*samples = append(*samples, float64(t.Tokens())/time.Since(start).Seconds())

@@ -26,6 +26,7 @@ type benchFlags struct {
 	gens      string
 	pg        string
 	depths    string
+	parallel  string
 	threads   string
 	reps      int
 	dev       deviceFlags
@@ -54,7 +55,8 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 		Example: `  glmtool bench --synthetic chatglm3-6b --type q4_0 -p 512 -n 128 -t 2
   glmtool bench -m a-q4_0.gguf -m a-q8_0.gguf -p 64,256 -n 32 -r 3 -o md
   glmtool bench -m model.gguf -o json > run.json
-  glmtool bench -m model.gguf -p 0 -n 32 -d 0,4096 (generation with 4096 tokens already in the cache)`,
+  glmtool bench -m model.gguf -p 0 -n 32 -d 0,4096 (generation with 4096 tokens already in the cache)
+  glmtool bench -m model.gguf -p 0 -n 32 --parallel 1,4 (four sequences decoded in one batch)`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBench(cmd, &fl) },
 	}
@@ -67,6 +69,7 @@ download is needed. Output formats: table (default), md, csv, json, jsonl.`,
 	f.StringVarP(&fl.gens, "n-gen", "n", "128", "generation lengths for tg tests (comma-separated; 0 for none)")
 	f.StringVar(&fl.pg, "pg", "", "combined tests PROMPT,GEN (e.g. 512,128)")
 	f.StringVarP(&fl.depths, "depth", "d", "0", "tokens already in the KV cache before each test (comma-separated; llama-bench's -d), filled once and not timed")
+	f.StringVar(&fl.parallel, "parallel", "1", "sequences generated together in tg tests (comma-separated; llama-batched-bench's -npl): one batched decode step a token, as a server's concurrent streams; t/s counts all of them")
 	f.StringVarP(&fl.threads, "threads", "t", strconv.Itoa(physicalCores()), "thread counts (comma-separated)")
 	f.IntVarP(&fl.reps, "repetitions", "r", 1, "repetitions per test")
 	f.StringVar(&fl.dev.device, "device", "cpu", deviceUsage)
@@ -113,9 +116,21 @@ func (fl *benchFlags) tests() ([]bench.Test, error) {
 			tests = append(tests, bench.Test{Prompt: p})
 		}
 	}
+	np, err := parseInts(fl.parallel, "--parallel")
+	if err != nil {
+		return nil, err
+	}
+	if len(np) == 0 {
+		np = []int{1}
+	}
 	for _, n := range ns {
-		if n > 0 {
-			tests = append(tests, bench.Test{Gen: n})
+		for _, p := range np {
+			if p < 1 {
+				return nil, usagef("--parallel: sequence counts must be at least 1")
+			}
+			if n > 0 {
+				tests = append(tests, bench.Test{Gen: n, Parallel: p})
+			}
 		}
 	}
 	if fl.pg != "" {
@@ -138,6 +153,9 @@ func (fl *benchFlags) tests() ([]bench.Test, error) {
 	var out []bench.Test
 	for _, d := range ds {
 		for _, t := range tests {
+			if d > 0 && t.Parallel > 1 {
+				return nil, usagef("--parallel above 1 runs without -d (each sequence starts empty)")
+			}
 			t.Depth = d
 			out = append(out, t)
 		}
@@ -288,7 +306,7 @@ func benchRows(results []bench.Result, wide bool) ([]string, [][]string) {
 
 // benchCSVHeader names the CSV columns: every field of the JSON rows but the per-sample list, in order.
 var benchCSVHeader = []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads",
-	"test", "n_prompt", "n_gen", "n_depth", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
+	"test", "n_prompt", "n_gen", "n_depth", "n_parallel", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
 	"bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 
 func benchCSVRow(r bench.Result) []string {
@@ -304,7 +322,7 @@ func benchCSVRow(r bench.Result) []string {
 	}
 	return []string{r.Model, r.Architecture, r.Family, r.Type, strconv.FormatInt(r.SizeBytes, 10), strconv.FormatInt(r.Parameters, 10),
 		r.Backend, r.Kernels, strconv.Itoa(r.Threads), r.Test, strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens),
-		strconv.Itoa(r.Depth), strconv.Itoa(r.Repetitions), strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
+		strconv.Itoa(r.Depth), strconv.Itoa(r.Parallel), strconv.Itoa(r.Repetitions), strconv.FormatFloat(r.TokensPerSec, 'f', 3, 64), strconv.FormatFloat(r.TokensPerSecSD, 'f', 3, 64),
 		strconv.FormatInt(r.PeakRSSBytes, 10), vram, strconv.FormatInt(r.BytesPerToken, 10), strconv.FormatFloat(r.BandwidthBps, 'f', 0, 64),
 		opt(r.RooflinePct)}
 }

@@ -29,7 +29,7 @@ func TestBenchJSONSchema(t *testing.T) {
 		t.Fatalf("%d rows, want 3 tests × 2 thread counts", len(rows))
 	}
 	fields := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads", "test",
-		"n_prompt", "n_gen", "n_depth", "repetitions", "tokens_per_second", "tokens_per_second_sd", "samples_tokens_per_second",
+		"n_prompt", "n_gen", "n_depth", "n_parallel", "repetitions", "tokens_per_second", "tokens_per_second_sd", "samples_tokens_per_second",
 		"peak_rss_bytes", "vram_bytes", "bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 	var tests []string
 	for _, r := range rows {
@@ -71,6 +71,25 @@ func TestBenchJSONSchema(t *testing.T) {
 	if !slices.Equal(depthTests, []string{"pp8/0", "tg4/0", "pp8 @ d16/16", "tg4 @ d16/16"}) {
 		t.Errorf("-d 0,16: tests %v", depthTests)
 	}
+	// --parallel: tg tests of several sequences decoded together, their tokens all counted.
+	code, out, stderr = runCLI(t, "bench", "-m", model, "-p", "0", "-n", "4", "--parallel", "1,3", "-t", "1", "--bandwidth-bytes", "16777216", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("--parallel: exit %d: %s", code, stderr)
+	}
+	rows = nil
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("--parallel: not JSON: %v", err)
+	}
+	var parTests []string
+	for _, r := range rows {
+		parTests = append(parTests, fmt.Sprintf("%s/%v", r["test"], r["n_parallel"]))
+		if r["roofline_percent"] == nil || r["tokens_per_second"].(float64) <= 0 {
+			t.Errorf("--parallel: row %v", r)
+		}
+	}
+	if !slices.Equal(parTests, []string{"tg4/1", "tg4 x3/3"}) {
+		t.Errorf("--parallel 1,3: tests %v", parTests)
+	}
 	for _, format := range []string{"table", "md", "csv", "jsonl"} {
 		code, out, stderr := runCLI(t, "bench", "-m", model, "-p", "8", "-n", "0", "-t", "1", "--bandwidth-bytes", "16777216", "-o", format)
 		if code != ExitOK || !strings.Contains(out, "pp8") {
@@ -83,6 +102,8 @@ func TestBenchJSONSchema(t *testing.T) {
 	}{
 		{[]string{"bench", "-m", model, "-p", "0", "-n", "0"}, "no tests"},
 		{[]string{"bench", "-m", model, "-o", "xml"}, `-o "xml"`},
+		{[]string{"bench", "-m", model, "-n", "4", "--parallel", "0"}, "at least 1"},
+		{[]string{"bench", "-m", model, "-n", "4", "--parallel", "2", "-d", "8"}, "without -d"},
 		{[]string{"bench", "-p", "8"}, "give -m MODEL.gguf or --synthetic"},
 		{[]string{"bench", "-m", model, "--device", "tpu"}, "want cpu, cuda or auto"},
 	} {
@@ -167,7 +188,7 @@ func TestBenchOutputs(t *testing.T) {
 		t.Fatalf("csv: %v\n%s", err, out)
 	}
 	want := []string{"model", "architecture", "family", "type", "size_bytes", "parameters", "backend", "kernels", "threads", "test",
-		"n_prompt", "n_gen", "n_depth", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
+		"n_prompt", "n_gen", "n_depth", "n_parallel", "repetitions", "tokens_per_second", "tokens_per_second_sd", "peak_rss_bytes", "vram_bytes",
 		"bytes_per_token", "bandwidth_bytes_per_second", "roofline_percent"}
 	if !slices.Equal(recs[0], want) {
 		t.Errorf("csv header %v", recs[0])

@@ -37,8 +37,6 @@ func layerNorm(dst, x, w, b []float32, eps float32) {
 	}
 }
 
-func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
-
 // geluTanh is the tanh approximation ChatGLM-6B uses.
 func geluTanh(x float32) float32 {
 	v := float64(x)
@@ -108,7 +106,7 @@ func (s *stream) ScaleAdd(dst, x backend.Acts, alpha float32, y backend.Acts) {
 
 // SwiGLU gates the second half of each row of x by the SiLU of its first half, over the workers.
 func (s *stream) SwiGLU(dst, x backend.Acts) {
-	s.act = activationJob{d: rows(dst), in: rows(x), gate: true}
+	s.act = activationJob{k: s.b.k, d: rows(dst), in: rows(x), gate: true}
 	s.act.run(s.b.pool)
 }
 
@@ -118,10 +116,12 @@ func (s *stream) GELU(dst, x backend.Acts) {
 	s.act.run(s.b.pool)
 }
 
-// activationJob applies SwiGLU (gate) or GELU to rows in pieces of activationChunk values: one exp or
-// tanh per value, which in a decode step of a batch of streams is worth the workers (ChatGLM3's
-// 13,696 per row and layer took a tenth of a four-stream step on one core).
+// activationJob applies SwiGLU (gate, the kernel set's SiLUMul) or GELU to rows in pieces of
+// activationChunk values: one exp or tanh per value, which in a decode step of a batch of streams is
+// worth the workers (ChatGLM3's 13,696 per row and layer took a tenth of a four-stream step on one core
+// with math.Exp).
 type activationJob struct {
+	k     *kernels.Set
 	d, in [][]float32
 	gate  bool
 }
@@ -144,9 +144,7 @@ func (j *activationJob) runRange(_, a, b int) {
 		hi := min(len(d), lo+activationChunk)
 		if j.gate {
 			ff := len(d)
-			for k := lo; k < hi; k++ {
-				d[k] = silu(in[k]) * in[ff+k]
-			}
+			j.k.SiLUMul(d[lo:hi], in[lo:hi], in[ff+lo:ff+hi])
 			continue
 		}
 		for k := lo; k < hi; k++ {

@@ -31,6 +31,7 @@ var conformanceChecks = []struct {
 	{"AttnValuesF16", checkAttnValuesF16, nil},
 	{"AttnScores16F16", checkAttnScores16F16, nil},
 	{"ExpSum", checkExpSum, nil},
+	{"SiLUMul", checkSiLUMul, nil},
 	{"StreamSum", checkStreamSum, nil},
 }
 

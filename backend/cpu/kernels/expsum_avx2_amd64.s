@@ -119,3 +119,100 @@ e2done:
 	VMOVUPD Y1, 32(DI)
 	VZEROUPPER
 	RET
+
+// SiLUMul's exponentials (silu.go): e^v for v = −g, over the whole range, with n = int32(t + 128.5) − 128
+// (t > −128.5, so truncation is floor) instead of the softmax's t − ½.
+DATA siluTop<>+0(SB)/4, $0x42b20000 // 89
+DATA siluTop<>+4(SB)/4, $0x42b20000
+DATA siluTop<>+8(SB)/4, $0x42b20000
+DATA siluTop<>+12(SB)/4, $0x42b20000
+DATA siluTop<>+16(SB)/4, $0x42b20000
+DATA siluTop<>+20(SB)/4, $0x42b20000
+DATA siluTop<>+24(SB)/4, $0x42b20000
+DATA siluTop<>+28(SB)/4, $0x42b20000
+GLOBL siluTop<>(SB), RODATA|NOPTR, $32
+DATA silu128<>+0(SB)/4, $128
+DATA silu128<>+4(SB)/4, $128
+DATA silu128<>+8(SB)/4, $128
+DATA silu128<>+12(SB)/4, $128
+GLOBL silu128<>(SB), RODATA|NOPTR, $16
+DATA siluShift<>+0(SB)/8, $0x4060100000000000 // 128.5
+GLOBL siluShift<>(SB), RODATA|NOPTR, $8
+DATA siluSign<>+0(SB)/4, $0x80000000
+GLOBL siluSign<>(SB), RODATA|NOPTR, $4
+DATA siluOne<>+0(SB)/4, $0x3f800000
+GLOBL siluOne<>(SB), RODATA|NOPTR, $4
+
+// EXPS4 is EXP4 with SiLU's rounding of t (Y8 = 128.5).
+#define EXPS4(v) \
+	VMULPD  Y13, v, v \
+	VADDPD  Y8, v, Y6 \
+	VCVTTPD2DQY Y6, X6 \
+	VPSUBD  silu128<>(SB), X6, X6 \
+	VCVTDQ2PD X6, Y7 \
+	VSUBPD  Y7, v, v \
+	VMULPD  Y11, v, v \
+	VMULPD  exp2C5040<>(SB), v, Y7 \
+	VADDPD  exp2C720<>(SB), Y7, Y7 \
+	VMULPD  Y7, v, Y7 \
+	VADDPD  exp2C120<>(SB), Y7, Y7 \
+	VMULPD  Y7, v, Y7 \
+	VADDPD  exp2C24<>(SB), Y7, Y7 \
+	VMULPD  Y7, v, Y7 \
+	VADDPD  exp2C6<>(SB), Y7, Y7 \
+	VMULPD  Y7, v, Y7 \
+	VADDPD  Y12, Y7, Y7 \
+	VMULPD  Y7, v, Y7 \
+	VADDPD  Y10, Y7, Y7 \
+	VMULPD  Y7, v, Y7 \
+	VADDPD  Y10, Y7, Y7 \
+	VPMOVSXDQ X6, Y6 \
+	VPADDQ  Y9, Y6, Y6 \
+	VPSLLQ  $52, Y6, Y6 \
+	VMULPD  Y6, Y7, v
+
+// func siluMul8AVX2(dst, gate, up *float32, n int)
+//
+// dst[i] = gate[i] / (1 + e^−gate[i]) · up[i] for i < n, n a multiple of 8: siluMulLanes's values bit for bit.
+TEXT ·siluMul8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS siluSign<>(SB), Y15
+	VBROADCASTSS exp2Limit<>(SB), Y14
+	VBROADCASTSD exp2Log2e<>(SB), Y13
+	VBROADCASTSD exp2Half<>(SB), Y12
+	VBROADCASTSD exp2Ln2<>(SB), Y11
+	VBROADCASTSD exp2One<>(SB), Y10
+	VPBROADCASTQ exp2Bias<>(SB), Y9
+	VBROADCASTSD siluShift<>(SB), Y8
+	VBROADCASTSS siluOne<>(SB), Y3
+	SHRQ $3, CX
+	JZ   silu2done
+silu2loop:
+	VMOVUPS (SI), Y0
+	VXORPS  Y15, Y0, Y1          // v = −g
+	VMINPS  siluTop<>(SB), Y1, Y1 // min(v, 89), and NaN becomes 89
+	VCMPPS  $1, Y14, Y1, Y2      // v < the limit: e^v is 0
+	VCVTPS2PD X1, Y4
+	EXPS4(Y4)
+	VEXTRACTF128 $1, Y1, X5
+	VCVTPS2PD X5, Y5
+	EXPS4(Y5)
+	VCVTPD2PSY Y4, X4
+	VCVTPD2PSY Y5, X5
+	VINSERTF128 $1, X5, Y4, Y4
+	VANDNPS Y4, Y2, Y4
+	VADDPS  Y3, Y4, Y4
+	VDIVPS  Y4, Y0, Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  silu2loop
+silu2done:
+	VZEROUPPER
+	RET

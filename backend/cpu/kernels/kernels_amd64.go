@@ -156,6 +156,11 @@ func attnScores16F16AVX512(qt *float32, keys *byte, kstride, nblocks, hd int, sc
 //go:noescape
 func attnScores16F16AVX2(qt *float32, keys *byte, kstride, nblocks, hd int, scratch *float32, out *float32, sstride int, stat *float32)
 
+// siluMul8AVX2 is siluMulLanes from 0 over n, a multiple of 8, values, bit for bit.
+//
+//go:noescape
+func siluMul8AVX2(dst, gate, up *float32, n int)
+
 // expSum8AVX2 is expSumLanes from 0 over n, a multiple of 8, values, bit for bit
 // (expsum_avx2_amd64.s).
 //
@@ -239,6 +244,11 @@ func dot4Q4_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 //
 //go:noescape
 func dot4Q5_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+
+// dot4Q6_KQ8_KAVX2 is dotQ6_KQ8_KAVX2 for four activation rows at once.
+//
+//go:noescape
+func dot4Q6_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 
 // streamSum4AVX2 sums four streams of quarter bytes each, starting quarter apart (stream.go).
 //

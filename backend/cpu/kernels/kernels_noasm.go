@@ -169,6 +169,13 @@ func dot4Q5_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 	}
 }
 
+func dot4Q6_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
+	res := unsafe.Slice(out, 4)
+	for i, a := range [4]*byte{a0, a1, a2, a3} {
+		res[i] = dotQ6_KQ8_KAVX2(w, a, nb)
+	}
+}
+
 func dot4Q6_KQ8_KAVX512(w, a0, a1, a2, a3 *byte, nb int, out *float32) {
 	res := unsafe.Slice(out, 4)
 	for i, a := range [4]*byte{a0, a1, a2, a3} {
@@ -248,6 +255,11 @@ func attnScores16F16AVX512(qt *float32, keys *byte, kstride, nblocks, hd int, sc
 // attnScores16F16AVX2 is attnScores16F16Go over blocks of four keys.
 func attnScores16F16AVX2(qt *float32, keys *byte, kstride, nblocks, hd int, scratch *float32, out *float32, sstride int, stat *float32) {
 	attnScores16F16Go(qt, keys, kstride, 4*nblocks, hd, out, sstride, stat)
+}
+
+// siluMul8AVX2 is siluMulLanes over the first n values.
+func siluMul8AVX2(dst, gate, up *float32, n int) {
+	siluMulGo(unsafe.Slice(dst, n), unsafe.Slice(gate, n), unsafe.Slice(up, n))
 }
 
 // expSum8AVX2 is expSumLanes over the first n values.

@@ -98,3 +98,118 @@ q6avx2loop:
 	VZEROUPPER
 	MOVSS X12, ret+24(FP)
 	RET
+
+// The four-token kernel: a block's values are unpacked and each vector's scales spread once for the four
+// tokens (activations at R13, R14, DI and BX, int32 sums in Y8–Y11, products in Y12). At the end of the
+// block the four sums are reduced together, token t in lane t of X8, and the one-token kernel's float
+// steps (acc += float(isum)·(d·da)) run four lanes at a time in X13: the same operations per lane, so
+// each token gets the one-token kernel's bits.
+
+// Q6TOK adds the products of vector v (scales spread in Y7) with the token's activations at aoff(p).
+#define Q6TOK(v, aoff, p, acc) \
+	VPMADDUBSW aoff(p), v, Y12 \
+	VPMADDWD Y7, Y12, Y12 \
+	VPADDD  Y12, acc, acc
+
+#define Q6VEC4(v, aoff, k) \
+	VMOVDQU q6shuf<>+(32*k)(SB), Y7 \
+	VPSHUFB Y7, Y6, Y7 \
+	Q6TOK(v, aoff, R13, Y8) \
+	Q6TOK(v, aoff, R14, Y9) \
+	Q6TOK(v, aoff, DI, Y10) \
+	Q6TOK(v, aoff, BX, Y11)
+
+// Q6HALF4 is Q6HALF2 for the four tokens.
+#define Q6HALF4(qloff, qhoff, aoff, lane) \
+	VPERM2I128 $lane, Y5, Y5, Y6 \
+	VMOVDQU qloff(SI), Y0 \
+	VMOVDQU (qloff+32)(SI), Y1 \
+	VMOVDQU qhoff(SI), Y2 \
+	VPSLLW  $4, Y2, Y3 \
+	VPAND   Y14, Y3, Y3 \
+	VPAND   Y15, Y0, Y4 \
+	VPOR    Y3, Y4, Y4 \
+	Q6VEC4(Y4, aoff, 0) \
+	VPSLLW  $2, Y2, Y3 \
+	VPAND   Y14, Y3, Y3 \
+	VPAND   Y15, Y1, Y4 \
+	VPOR    Y3, Y4, Y4 \
+	Q6VEC4(Y4, (aoff+32), 1) \
+	VPAND   Y14, Y2, Y3 \
+	VPSRLW  $4, Y0, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	VPOR    Y3, Y4, Y4 \
+	Q6VEC4(Y4, (aoff+64), 2) \
+	VPSRLW  $2, Y2, Y3 \
+	VPAND   Y14, Y3, Y3 \
+	VPSRLW  $4, Y1, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	VPOR    Y3, Y4, Y4 \
+	Q6VEC4(Y4, (aoff+96), 3)
+
+// Q6BSUMS subtracts 32·Σ scale·bsum (the values' offset of 32) from the token's sums.
+#define Q6BSUMS(p, acc) \
+	VPMADDWD 260(p), Y5, Y12 \
+	VPSLLD  $5, Y12, Y12 \
+	VPSUBD  Y12, acc, acc
+
+// Q6HSUM4 reduces the eight int32 lanes of each of a, b, c, d to lanes 0–3 of xa (ya's register; b, c,
+// d are scratch, xt too).
+#define Q6HSUM4(ya, yb, yc, yd, xa, xt) \
+	VPHADDD yb, ya, ya \
+	VPHADDD yd, yc, yc \
+	VPHADDD yc, ya, ya \
+	VEXTRACTI128 $1, ya, xt \
+	VPADDD  xt, xa, xa
+
+// func dot4Q6_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
+TEXT ·dot4Q6_KQ8_KAVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ a0+8(FP), R13
+	MOVQ a1+16(FP), R14
+	MOVQ a2+24(FP), DI
+	MOVQ a3+32(FP), BX
+	MOVQ nb+40(FP), CX
+	VPBROADCASTB avx2Low<>(SB), Y15
+	VPBROADCASTB avx2Bits45<>(SB), Y14
+	VXORPS X13, X13, X13
+q6avx2x4loop:
+	PREFETCHT0 1260(SI) // six blocks ahead, as the one-token kernel
+	PREFETCHT0 1324(SI)
+	PREFETCHT0 1388(SI)
+	PREFETCHT0 1452(SI)
+	VPMOVSXBW 192(SI), Y5
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	Q6HALF4(0, 128, 4, 0x00)
+	Q6HALF4(64, 160, 132, 0x11)
+	Q6BSUMS(R13, Y8)
+	Q6BSUMS(R14, Y9)
+	Q6BSUMS(DI, Y10)
+	Q6BSUMS(BX, Y11)
+	Q6HSUM4(Y8, Y9, Y10, Y11, X8, X0)
+	VMOVSS  0(R13), X1
+	VINSERTPS $0x10, 0(R14), X1, X1
+	VINSERTPS $0x20, 0(DI), X1, X1
+	VINSERTPS $0x30, 0(BX), X1, X1
+	MOVWLZX 208(SI), AX
+	VMOVD   AX, X2
+	VCVTPH2PS X2, X2
+	VBROADCASTSS X2, X2
+	VMULPS  X1, X2, X2
+	VCVTDQ2PS X8, X8
+	VMULPS  X2, X8, X8
+	VADDPS  X8, X13, X13
+	ADDQ $210, SI
+	ADDQ $292, R13
+	ADDQ $292, R14
+	ADDQ $292, DI
+	ADDQ $292, BX
+	DECQ CX
+	JNZ  q6avx2x4loop
+	MOVQ out+48(FP), DX
+	VMOVUPS X13, (DX)
+	VZEROUPPER
+	RET

@@ -81,6 +81,7 @@ func typeTable(l level) [typeSlots]typeKernels {
 		t[tensor.Q6_K].dot = blockDot(dotQ6_KQ8_KAVX2, 292)
 		t[tensor.Q4_K].dot4 = blockDot4(dot4Q4_KQ8_KAVX2)
 		t[tensor.Q5_K].dot4 = blockDot4(dot4Q5_KQ8_KAVX2)
+		t[tensor.Q6_K].dot4 = blockDot4(dot4Q6_KQ8_KAVX2)
 	}
 	// Float rows: float activations, with kernels from AVX2 on (16 columns at a time); the four-token
 	// kernels sum in another order than the one-token ones.
