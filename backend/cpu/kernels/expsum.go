@@ -49,18 +49,22 @@ func expSumLanes(x []float32, from int, mx float32, acc *[8]float64) {
 			n := int32(t - 0.5)                  // t ≤ 0: the nearest integer (ties either way)
 			// 2^f = e^(f·ln 2), f = t − n in [−½, ½]: Taylor coefficients of e^y, |y| ≤ 0.347.
 			y := (t - float64(n)) * 0.6931471805599453
-			// Horner's steps, each product rounded (float64(...) forbids fusing it into an FMA, which a
-			// GOAMD64=v3 build would otherwise do): the kernel multiplies, then adds.
-			p := float64(y * (1.0 / 5040))
-			p = float64(y*(1.0/720+p)) + 1.0/120
-			p = float64(y*p) + 1.0/24
-			p = float64(y*p) + 1.0/6
-			p = float64(y*p) + 0.5
-			p = float64(y*p) + 1
-			p = float64(y*p) + 1
-			e = float32(p * float64(math.Float32frombits(uint32(n+127)<<23)))
+			e = float32(expPoly(y) * float64(math.Float32frombits(uint32(n+127)<<23)))
 		}
 		x[i] = e
 		acc[i%8] += float64(e)
 	}
+}
+
+// expPoly is e^y for |y| ≤ ln2/2 as the kernels form it: the degree-7 Taylor polynomial by Horner's steps,
+// each product rounded (float64(...) forbids fusing it into an FMA, which a GOAMD64=v3 build would
+// otherwise do): the kernels multiply, then add.
+func expPoly(y float64) float64 {
+	p := float64(y * (1.0 / 5040))
+	p = float64(y*(1.0/720+p)) + 1.0/120
+	p = float64(y*p) + 1.0/24
+	p = float64(y*p) + 1.0/6
+	p = float64(y*p) + 0.5
+	p = float64(y*p) + 1
+	return float64(y*p) + 1
 }

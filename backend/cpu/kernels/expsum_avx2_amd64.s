@@ -44,15 +44,19 @@ GLOBL exp2Bias<>(SB), RODATA|NOPTR, $8
 DATA exp2Limit<>+0(SB)/4, $0xc2aeac4f
 GLOBL exp2Limit<>(SB), RODATA|NOPTR, $4
 
-// EXP4 turns the four float64 exponents v (Y4 or Y5) into e^v in float64, expSumGo's steps: t = v·log2 e,
-// n = int32(t − ½), y = (t − n)·ln 2, Horner's steps each rounded, times 2^n built in the exponent bits.
-// Y6, Y7 are scratch.
-#define EXP4(v, vx) \
-	VMULPD  Y13, v, v \
-	VSUBPD  Y12, v, Y6 \
-	VCVTTPD2DQY Y6, X6 \
-	VCVTDQ2PD X6, Y7 \
-	VSUBPD  Y7, v, v \
+// EXPCONSTS loads what EXPPOLY and the exponentials keep in registers: the float32 limit (Y14), log2 e
+// (Y13), ½ (Y12), ln 2 (Y11), 1 (Y10), the exponent bias (Y9).
+#define EXPCONSTS \
+	VBROADCASTSS exp2Limit<>(SB), Y14 \
+	VBROADCASTSD exp2Log2e<>(SB), Y13 \
+	VBROADCASTSD exp2Half<>(SB), Y12 \
+	VBROADCASTSD exp2Ln2<>(SB), Y11 \
+	VBROADCASTSD exp2One<>(SB), Y10 \
+	VPBROADCASTQ exp2Bias<>(SB), Y9
+
+// EXPPOLY ends both exponentials: v = t − n (n in X6 as int32), y = v·ln 2, Horner's steps each
+// rounded, times 2^n built in the exponent bits. Y6, Y7 are scratch.
+#define EXPPOLY(v) \
 	VMULPD  Y11, v, v \
 	VMULPD  exp2C5040<>(SB), v, Y7 \
 	VADDPD  exp2C720<>(SB), Y7, Y7 \
@@ -73,6 +77,17 @@ GLOBL exp2Limit<>(SB), RODATA|NOPTR, $4
 	VPSLLQ  $52, Y6, Y6 \
 	VMULPD  Y6, Y7, v
 
+// EXP4 turns the four float64 exponents v (Y4 or Y5) into e^v in float64, expSumGo's steps: t = v·log2 e,
+// n = int32(t − ½), y = (t − n)·ln 2, Horner's steps each rounded, times 2^n built in the exponent bits.
+// Y6, Y7 are scratch.
+#define EXP4(v, vx) \
+	VMULPD  Y13, v, v \
+	VSUBPD  Y12, v, Y6 \
+	VCVTTPD2DQY Y6, X6 \
+	VCVTDQ2PD X6, Y7 \
+	VSUBPD  Y7, v, v \
+	EXPPOLY(v)
+
 // func expSum8AVX2(x *float32, n int, mx float32, acc *[8]float64)
 //
 // x[i] = e^(x[i] − mx) for i < n, n a multiple of 8 (0 where x[i] − mx < −87.33654 or is NaN), adding
@@ -82,12 +97,7 @@ TEXT ·expSum8AVX2(SB), NOSPLIT, $0-32
 	MOVQ n+8(FP), CX
 	MOVQ acc+24(FP), DI
 	VBROADCASTSS mx+16(FP), Y15
-	VBROADCASTSS exp2Limit<>(SB), Y14
-	VBROADCASTSD exp2Log2e<>(SB), Y13
-	VBROADCASTSD exp2Half<>(SB), Y12
-	VBROADCASTSD exp2Ln2<>(SB), Y11
-	VBROADCASTSD exp2One<>(SB), Y10
-	VPBROADCASTQ exp2Bias<>(SB), Y9
+	EXPCONSTS
 	VMOVUPD 0(DI), Y0
 	VMOVUPD 32(DI), Y1
 	SHRQ $3, CX
@@ -151,25 +161,7 @@ GLOBL siluOne<>(SB), RODATA|NOPTR, $4
 	VPSUBD  silu128<>(SB), X6, X6 \
 	VCVTDQ2PD X6, Y7 \
 	VSUBPD  Y7, v, v \
-	VMULPD  Y11, v, v \
-	VMULPD  exp2C5040<>(SB), v, Y7 \
-	VADDPD  exp2C720<>(SB), Y7, Y7 \
-	VMULPD  Y7, v, Y7 \
-	VADDPD  exp2C120<>(SB), Y7, Y7 \
-	VMULPD  Y7, v, Y7 \
-	VADDPD  exp2C24<>(SB), Y7, Y7 \
-	VMULPD  Y7, v, Y7 \
-	VADDPD  exp2C6<>(SB), Y7, Y7 \
-	VMULPD  Y7, v, Y7 \
-	VADDPD  Y12, Y7, Y7 \
-	VMULPD  Y7, v, Y7 \
-	VADDPD  Y10, Y7, Y7 \
-	VMULPD  Y7, v, Y7 \
-	VADDPD  Y10, Y7, Y7 \
-	VPMOVSXDQ X6, Y6 \
-	VPADDQ  Y9, Y6, Y6 \
-	VPSLLQ  $52, Y6, Y6 \
-	VMULPD  Y6, Y7, v
+	EXPPOLY(v)
 
 // func siluMul8AVX2(dst, gate, up *float32, n int)
 //
@@ -180,12 +172,7 @@ TEXT ·siluMul8AVX2(SB), NOSPLIT, $0-32
 	MOVQ up+16(FP), DX
 	MOVQ n+24(FP), CX
 	VBROADCASTSS siluSign<>(SB), Y15
-	VBROADCASTSS exp2Limit<>(SB), Y14
-	VBROADCASTSD exp2Log2e<>(SB), Y13
-	VBROADCASTSD exp2Half<>(SB), Y12
-	VBROADCASTSD exp2Ln2<>(SB), Y11
-	VBROADCASTSD exp2One<>(SB), Y10
-	VPBROADCASTQ exp2Bias<>(SB), Y9
+	EXPCONSTS
 	VBROADCASTSD siluShift<>(SB), Y8
 	VBROADCASTSS siluOne<>(SB), Y3
 	SHRQ $3, CX

@@ -24,6 +24,15 @@
 	VPSHUFD $0xb1, xn, xt \
 	VPADDD  xt, xn, xn
 
+// HSUM4 reduces the eight int32 lanes of each of a, b, c, d to lanes 0–3 of xa (ya's register; b, c, d
+// are scratch, xt too).
+#define HSUM4(ya, yb, yc, yd, xa, xt) \
+	VPHADDD yb, ya, ya \
+	VPHADDD yd, yc, yc \
+	VPHADDD yc, ya, ya \
+	VEXTRACTI128 $1, ya, xt \
+	VPADDD  xt, xa, xa
+
 // KUNPACK reads the 12-byte six-bit scales and mins of the Q4_K/Q5_K super-block at SI (ggml's kmask
 // steps) into R8 (eight scale bytes) and R10 (eight min bytes); AX, BX, DX, R9, R11, R12 are scratch.
 #define KUNPACK \

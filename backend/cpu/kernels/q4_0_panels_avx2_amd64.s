@@ -15,6 +15,18 @@
 // tabStride, corrOff int, staging *byte, out *float32, outStride, n int. cfg and staging are unused here,
 // and n too (the kernels take one and four tokens).
 
+// PREFETCH9 prefetches the nine cache lines of a pair of blocks at off(r).
+#define PREFETCH9(off, r) \
+	PREFETCHT0 off(r) \
+	PREFETCHT0 (off+64)(r) \
+	PREFETCHT0 (off+128)(r) \
+	PREFETCHT0 (off+192)(r) \
+	PREFETCHT0 (off+256)(r) \
+	PREFETCHT0 (off+320)(r) \
+	PREFETCHT0 (off+384)(r) \
+	PREFETCHT0 (off+448)(r) \
+	PREFETCHT0 (off+512)(r)
+
 // CONSTS sets Y15 to the nibble mask and Y14 to int16 ones (through AX).
 #define CONSTS \
 	MOVL $0x0f0f0f0f, AX \
@@ -98,15 +110,7 @@ avx2p1panel:
 	SHRQ $1, CX
 avx2p1pair:
 	// A pair of blocks is nine cache lines; the hardware prefetcher alone does not keep a stream ahead.
-	PREFETCHT0 2304(SI)
-	PREFETCHT0 2368(SI)
-	PREFETCHT0 2432(SI)
-	PREFETCHT0 2496(SI)
-	PREFETCHT0 2560(SI)
-	PREFETCHT0 2624(SI)
-	PREFETCHT0 2688(SI)
-	PREFETCHT0 2752(SI)
-	PREFETCHT0 2816(SI)
+	PREFETCH9(2304, SI)
 	BLOCK1(64, 0)
 	BLOCK1(320, 32)
 	ADDQ $576, SI
@@ -225,15 +229,7 @@ avx2p4panel:
 avx2p4lo:
 	// The first half's pass brings the panel in (the second finds it in L2): prefetched as the one-token
 	// kernel is, 2.3 KiB ahead.
-	PREFETCHT0 2304(SI)
-	PREFETCHT0 2368(SI)
-	PREFETCHT0 2432(SI)
-	PREFETCHT0 2496(SI)
-	PREFETCHT0 2560(SI)
-	PREFETCHT0 2624(SI)
-	PREFETCHT0 2688(SI)
-	PREFETCHT0 2752(SI)
-	PREFETCHT0 2816(SI)
+	PREFETCH9(2304, SI)
 	BLOCK4(64, 0)
 	BLOCK4(320, 32)
 	ADDQ $576, SI
@@ -257,15 +253,7 @@ avx2p4lo:
 avx2p4hi:
 	// The second half reads no memory: it prefetches the next panel (R8, one pair of blocks a pair), so
 	// that memory never idles while the core computes.
-	PREFETCHT0 0(R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	PREFETCHT0 512(R8)
+	PREFETCH9(0, R8)
 	ADDQ $576, R8
 	BLOCK4(96, 16)
 	BLOCK4(352, 48)

@@ -130,15 +130,6 @@ GLOBL k2mins<>(SB), RODATA|NOPTR, $32
 	K4SUB(Y3, Y6, jlo, BX, Y11) \
 	K4SUB(Y4, Y7, jhi, BX, Y11)
 
-// HSUM4 reduces the eight int32 lanes of each of a, b, c, d to lanes 0–3 of xa (ya's register; b, c, d
-// are scratch, xt too).
-#define HSUM4(ya, yb, yc, yd, xa, xt) \
-	VPHADDD yb, ya, ya \
-	VPHADDD yd, yc, yc \
-	VPHADDD yc, ya, ya \
-	VEXTRACTI128 $1, ya, xt \
-	VPADDD  xt, xa, xa
-
 #define K4START \
 	K2SCALES \
 	MOVQ a3+32(FP), BX \

@@ -40,9 +40,10 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPMADDWD Y7, v, v \
 	VPADDD  v, Y8, Y8
 
-// One half: ql at qloff(SI) (64 bytes), qh at qhoff(SI) (32), activations from aoff(DI), scales of the
-// half broadcast to both lanes of Y6.
-#define Q6HALF2(qloff, qhoff, aoff, lane) \
+// One half: ql at qloff(SI) (64 bytes), qh at qhoff(SI) (32), activations from aoff, scales of the
+// half broadcast to both lanes of Y6; VEC takes each vector of 32 values (Q6VEC: one token at DI,
+// Q6VEC4: four).
+#define Q6HALF(qloff, qhoff, aoff, lane, VEC) \
 	VPERM2I128 $lane, Y5, Y5, Y6 \
 	VMOVDQU qloff(SI), Y0 \
 	VMOVDQU (qloff+32)(SI), Y1 \
@@ -51,23 +52,23 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPAND   Y14, Y3, Y3 \
 	VPAND   Y15, Y0, Y4 \
 	VPOR    Y3, Y4, Y4 \
-	Q6VEC(Y4, aoff, 0) \
+	VEC(Y4, aoff, 0) \
 	VPSLLW  $2, Y2, Y3 \
 	VPAND   Y14, Y3, Y3 \
 	VPAND   Y15, Y1, Y4 \
 	VPOR    Y3, Y4, Y4 \
-	Q6VEC(Y4, (aoff+32), 1) \
+	VEC(Y4, (aoff+32), 1) \
 	VPAND   Y14, Y2, Y3 \
 	VPSRLW  $4, Y0, Y4 \
 	VPAND   Y15, Y4, Y4 \
 	VPOR    Y3, Y4, Y4 \
-	Q6VEC(Y4, (aoff+64), 2) \
+	VEC(Y4, (aoff+64), 2) \
 	VPSRLW  $2, Y2, Y3 \
 	VPAND   Y14, Y3, Y3 \
 	VPSRLW  $4, Y1, Y4 \
 	VPAND   Y15, Y4, Y4 \
 	VPOR    Y3, Y4, Y4 \
-	Q6VEC(Y4, (aoff+96), 3)
+	VEC(Y4, (aoff+96), 3)
 
 // func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32
 TEXT ·dotQ6_KQ8_KAVX2(SB), NOSPLIT, $0-28
@@ -84,8 +85,8 @@ q6avx2loop:
 	PREFETCHT0 1452(SI)
 	VPMOVSXBW 192(SI), Y5
 	VPXOR   Y8, Y8, Y8
-	Q6HALF2(0, 128, 4, 0x00)
-	Q6HALF2(64, 160, 132, 0x11)
+	Q6HALF(0, 128, 4, 0x00, Q6VEC)
+	Q6HALF(64, 160, 132, 0x11, Q6VEC)
 	VPMADDWD 260(DI), Y5, Y9
 	VPSLLD  $5, Y9, Y9
 	VPSUBD  Y9, Y8, Y8
@@ -119,48 +120,11 @@ q6avx2loop:
 	Q6TOK(v, aoff, DI, Y10) \
 	Q6TOK(v, aoff, BX, Y11)
 
-// Q6HALF4 is Q6HALF2 for the four tokens.
-#define Q6HALF4(qloff, qhoff, aoff, lane) \
-	VPERM2I128 $lane, Y5, Y5, Y6 \
-	VMOVDQU qloff(SI), Y0 \
-	VMOVDQU (qloff+32)(SI), Y1 \
-	VMOVDQU qhoff(SI), Y2 \
-	VPSLLW  $4, Y2, Y3 \
-	VPAND   Y14, Y3, Y3 \
-	VPAND   Y15, Y0, Y4 \
-	VPOR    Y3, Y4, Y4 \
-	Q6VEC4(Y4, aoff, 0) \
-	VPSLLW  $2, Y2, Y3 \
-	VPAND   Y14, Y3, Y3 \
-	VPAND   Y15, Y1, Y4 \
-	VPOR    Y3, Y4, Y4 \
-	Q6VEC4(Y4, (aoff+32), 1) \
-	VPAND   Y14, Y2, Y3 \
-	VPSRLW  $4, Y0, Y4 \
-	VPAND   Y15, Y4, Y4 \
-	VPOR    Y3, Y4, Y4 \
-	Q6VEC4(Y4, (aoff+64), 2) \
-	VPSRLW  $2, Y2, Y3 \
-	VPAND   Y14, Y3, Y3 \
-	VPSRLW  $4, Y1, Y4 \
-	VPAND   Y15, Y4, Y4 \
-	VPOR    Y3, Y4, Y4 \
-	Q6VEC4(Y4, (aoff+96), 3)
-
 // Q6BSUMS subtracts 32·Σ scale·bsum (the values' offset of 32) from the token's sums.
 #define Q6BSUMS(p, acc) \
 	VPMADDWD 260(p), Y5, Y12 \
 	VPSLLD  $5, Y12, Y12 \
 	VPSUBD  Y12, acc, acc
-
-// Q6HSUM4 reduces the eight int32 lanes of each of a, b, c, d to lanes 0–3 of xa (ya's register; b, c,
-// d are scratch, xt too).
-#define Q6HSUM4(ya, yb, yc, yd, xa, xt) \
-	VPHADDD yb, ya, ya \
-	VPHADDD yd, yc, yc \
-	VPHADDD yc, ya, ya \
-	VEXTRACTI128 $1, ya, xt \
-	VPADDD  xt, xa, xa
 
 // func dot4Q6_KQ8_KAVX2(w, a0, a1, a2, a3 *byte, nb int, out *float32)
 TEXT ·dot4Q6_KQ8_KAVX2(SB), NOSPLIT, $0-56
@@ -183,13 +147,13 @@ q6avx2x4loop:
 	VPXOR   Y9, Y9, Y9
 	VPXOR   Y10, Y10, Y10
 	VPXOR   Y11, Y11, Y11
-	Q6HALF4(0, 128, 4, 0x00)
-	Q6HALF4(64, 160, 132, 0x11)
+	Q6HALF(0, 128, 4, 0x00, Q6VEC4)
+	Q6HALF(64, 160, 132, 0x11, Q6VEC4)
 	Q6BSUMS(R13, Y8)
 	Q6BSUMS(R14, Y9)
 	Q6BSUMS(DI, Y10)
 	Q6BSUMS(BX, Y11)
-	Q6HSUM4(Y8, Y9, Y10, Y11, X8, X0)
+	HSUM4(Y8, Y9, Y10, Y11, X8, X0)
 	VMOVSS  0(R13), X1
 	VINSERTPS $0x10, 0(R14), X1, X1
 	VINSERTPS $0x20, 0(DI), X1, X1

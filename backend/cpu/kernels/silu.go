@@ -46,15 +46,8 @@ func expSiLU(v float32) float32 {
 	}
 	t := float64(v) * 1.4426950408889634 // log2(e)
 	n := int32(t+128.5) - 128            // the nearest integer (t + 128.5 > 0: truncation is floor)
-	// 2^f = e^(f·ln 2), f = t − n in [−½, ½]: expSumLanes's Horner steps, each rounded.
+	// 2^f = e^(f·ln 2), f = t − n in [−½, ½], times 2^n in float64, whose exponent holds n up to 128:
+	// e^89 overflows float32 to +Inf when rounded.
 	y := (t - float64(n)) * 0.6931471805599453
-	p := float64(y * (1.0 / 5040))
-	p = float64(y*(1.0/720+p)) + 1.0/120
-	p = float64(y*p) + 1.0/24
-	p = float64(y*p) + 1.0/6
-	p = float64(y*p) + 0.5
-	p = float64(y*p) + 1
-	p = float64(y*p) + 1
-	// 2^n in float64, whose exponent holds n up to 128: e^89 overflows float32 to +Inf when rounded.
-	return float32(p * math.Float64frombits(uint64(int64(n)+1023)<<52))
+	return float32(expPoly(y) * math.Float64frombits(uint64(int64(n)+1023)<<52))
 }
