@@ -124,11 +124,14 @@ avx2p1pair:
 	VZEROUPPER
 	RET
 
-// The four-token kernel takes the eight rows of one half of a panel at a time (sixteen rows' sums for
-// four tokens would need more than sixteen registers): the weights of a chunk are unpacked once for the
-// four tokens. Y0/Y1 the unpacked values, Y2 an activation broadcast, Y3 a product, Y4–Y7 the tokens'
-// int16 sums, Y8–Y11 their float sums. Token t's activations are at DI + t·AX (R13 = 3·AX), its table
-// entries at R9 + 4t (da) and R10 + 4t (corr).
+// The four-token kernel takes a panel in one pass, a block's two halves (rows 0–7, 8–15) one after the
+// other: the weights of a chunk are unpacked once for the four tokens. Y0/Y1 the unpacked values, Y2 an
+// activation broadcast, Y3 a product, Y4–Y7 the tokens' int16 sums, Y8–Y11 the float sums of rows 0–7
+// and Y12–Y15 of rows 8–15, so the nibble mask and the int16 ones come from memory. Token t's
+// activations are at DI + t·AX (R13 = 3·AX), its table entries at R9 + 4t (da) and R10 + 4t (corr).
+// (A first version took the two halves in two passes over the panel, holding eight rows' sums: the
+// second pass read no memory, and streamed from memory it ran at 92–109 GFLOP/s a core where one pass
+// runs at 121–127, BenchmarkPanels/Q4_0/stream/x4, alternating.)
 
 // PROD4 multiplies the unpacked values in w by the four tokens' bytes at off and adds the products to
 // Y4–Y7; FIRST4 starts the sums.
@@ -156,24 +159,26 @@ avx2p1pair:
 	VPBROADCASTD off(DI)(R13*1), Y2 \
 	VPMADDUBSW Y2, w, Y7
 
+// UNPACK4 unpacks a chunk's low and high nibbles (eight rows, four values each) into Y0 and Y1.
 #define UNPACK4(nib) \
 	VMOVDQU nib(SI), Y0 \
 	VPSRLW $4, Y0, Y1 \
-	VPAND Y15, Y0, Y0 \
-	VPAND Y15, Y1, Y1
+	VPAND p2mask<>(SB), Y0, Y0 \
+	VPAND p2mask<>(SB), Y1, Y1
 
 // SCALE4 finishes token t's block: its int16 sums s to int32, to float, times da plus corr, times the
 // rows' scales (Y0) added to acc.
 #define SCALE4(s, acc, toff) \
-	VPMADDWD Y14, s, s \
+	VPMADDWD p2ones<>(SB), s, s \
 	VCVTDQ2PS s, s \
 	VBROADCASTSS toff(R9), Y2 \
 	VBROADCASTSS toff(R10), Y3 \
 	VFMADD213PS Y3, Y2, s \
 	VFMADD231PS Y0, s, acc
 
-// BLOCK4 is one block of eight rows (nibbles at nib(SI), scales at sc(SI)) for the four tokens.
-#define BLOCK4(nib, sc) \
+// HALF4 is one block of eight rows (nibbles at nib(SI), scales at sc(SI)) for the four tokens, into
+// a0–a3.
+#define HALF4(nib, sc, a0, a1, a2, a3) \
 	UNPACK4(nib) \
 	FIRST4(Y0, 2) \
 	PROD4(Y1, 6) \
@@ -187,24 +192,21 @@ avx2p1pair:
 	PROD4(Y0, 26) \
 	PROD4(Y1, 30) \
 	VCVTPH2PS sc(SI), Y0 \
-	SCALE4(Y4, Y8, 0) \
-	SCALE4(Y5, Y9, 4) \
-	SCALE4(Y6, Y10, 8) \
-	SCALE4(Y7, Y11, 12) \
+	SCALE4(Y4, a0, 0) \
+	SCALE4(Y5, a1, 4) \
+	SCALE4(Y6, a2, 8) \
+	SCALE4(Y7, a3, 12)
+
+// BLOCK16 is one block of the panel's sixteen rows, then the next block's activations and table entries.
+#define BLOCK16(nib, sc) \
+	HALF4(nib, sc, Y8, Y9, Y10, Y11) \
+	HALF4(nib+32, sc+16, Y12, Y13, Y14, Y15) \
 	ADDQ $34, DI \
 	ADDQ R12, R9 \
 	ADDQ R12, R10
 
-// STORE4 writes the four tokens' sums for the eight rows to out (R11) + off, a row of out per token.
-#define STORE4(off) \
-	VMOVUPS Y8, off(R11) \
-	VMOVUPS Y9, off(R11)(DX*1) \
-	VMOVUPS Y10, off(R11)(DX*2) \
-	VMOVUPS Y11, off(R11)(R14*1)
-
 // func gemvQ4_0PanelAVX2x4(cfg, panels *byte, count, nb int, acts *byte, actStride int, tab *float32, tabStride, corrOff int, staging *byte, out *float32, outStride, n int)
 TEXT ·gemvQ4_0PanelAVX2x4(SB), NOSPLIT, $0-104
-	CONSTS
 	MOVQ panels+8(FP), SI
 	MOVQ actStride+40(FP), AX
 	LEAQ (AX)(AX*2), R13
@@ -214,7 +216,6 @@ TEXT ·gemvQ4_0PanelAVX2x4(SB), NOSPLIT, $0-104
 	LEAQ (DX)(DX*2), R14
 	MOVQ count+16(FP), BX
 avx2p4panel:
-	// rows 0–7 of the panel
 	MOVQ acts+32(FP), DI
 	MOVQ tab+48(FP), R9
 	MOVQ R9, R10
@@ -223,44 +224,27 @@ avx2p4panel:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
 	MOVQ nb+24(FP), CX
 	SHRQ $1, CX
-	MOVQ SI, R8
-avx2p4lo:
-	// The first half's pass brings the panel in (the second finds it in L2): prefetched as the one-token
-	// kernel is, 2.3 KiB ahead.
+avx2p4pair:
 	PREFETCH9(2304, SI)
-	BLOCK4(64, 0)
-	BLOCK4(320, 32)
+	BLOCK16(64, 0)
+	BLOCK16(320, 32)
 	ADDQ $576, SI
 	DECQ CX
-	JNZ  avx2p4lo
-	STORE4(0)
-	// rows 8–15
-	MOVQ R8, SI
-	MOVQ acts+32(FP), DI
-	MOVQ tab+48(FP), R9
-	MOVQ R9, R10
-	ADDQ corrOff+64(FP), R10
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	MOVQ nb+24(FP), CX
-	IMUL3Q $288, CX, R8
-	ADDQ SI, R8
-	SHRQ $1, CX
-avx2p4hi:
-	// The second half reads no memory: it prefetches the next panel (R8, one pair of blocks a pair), so
-	// that memory never idles while the core computes.
-	PREFETCH9(0, R8)
-	ADDQ $576, R8
-	BLOCK4(96, 16)
-	BLOCK4(352, 48)
-	ADDQ $576, SI
-	DECQ CX
-	JNZ  avx2p4hi
-	STORE4(32)
+	JNZ  avx2p4pair
+	VMOVUPS Y8, (R11)
+	VMOVUPS Y9, (R11)(DX*1)
+	VMOVUPS Y10, (R11)(DX*2)
+	VMOVUPS Y11, (R11)(R14*1)
+	VMOVUPS Y12, 32(R11)
+	VMOVUPS Y13, 32(R11)(DX*1)
+	VMOVUPS Y14, 32(R11)(DX*2)
+	VMOVUPS Y15, 32(R11)(R14*1)
 	ADDQ $64, R11
 	DECQ BX
 	JNZ  avx2p4panel
