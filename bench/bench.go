@@ -54,10 +54,11 @@ func (t Test) Tokens() int { return t.Prompt + t.Gen*t.seqs() }
 // seqs is the number of sequences the test generates for.
 func (t Test) seqs() int { return max(1, t.Parallel) }
 
-// check refuses what Run cannot measure.
-func (t Test) check() error {
+// Check refuses what Run cannot measure: parallel sequences run for generation only, each from an
+// empty cache.
+func (t Test) Check() error {
 	if t.seqs() > 1 && (t.Prompt > 0 || t.Depth > 0) {
-		return fmt.Errorf("test %s: parallel sequences are measured for generation only, without a depth", t.Name())
+		return fmt.Errorf("test %s: parallel sequences run for generation only and without -d (each starts empty)", t.Name())
 	}
 	return nil
 }
@@ -118,7 +119,7 @@ func Run(ctx context.Context, path string, opt Options, peakRSS func() int64) ([
 		return nil, err
 	}
 	for _, t := range opt.Tests {
-		if err := t.check(); err != nil {
+		if err := t.Check(); err != nil {
 			return nil, err
 		}
 	}

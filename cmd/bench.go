@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -123,11 +124,11 @@ func (fl *benchFlags) tests() ([]bench.Test, error) {
 	if len(np) == 0 {
 		np = []int{1}
 	}
+	if slices.Contains(np, 0) {
+		return nil, usagef("--parallel: sequence counts must be at least 1")
+	}
 	for _, n := range ns {
 		for _, p := range np {
-			if p < 1 {
-				return nil, usagef("--parallel: sequence counts must be at least 1")
-			}
 			if n > 0 {
 				tests = append(tests, bench.Test{Gen: n, Parallel: p})
 			}
@@ -153,10 +154,10 @@ func (fl *benchFlags) tests() ([]bench.Test, error) {
 	var out []bench.Test
 	for _, d := range ds {
 		for _, t := range tests {
-			if d > 0 && t.Parallel > 1 {
-				return nil, usagef("--parallel above 1 runs without -d (each sequence starts empty)")
-			}
 			t.Depth = d
+			if err := t.Check(); err != nil {
+				return nil, usagef("%v", err)
+			}
 			out = append(out, t)
 		}
 	}
