@@ -181,10 +181,11 @@ type Stream interface {
 	Acts(b Buf, rows, width int) Acts
 	// Embed sets row i of dst to row ids[i] of table.
 	Embed(dst Acts, table Matrix, ids []int32)
-	// MatMul sets dst[t][r] = W[r]·x[t] (+ bias[r]); bias may be nil. With rowExact, every row gets the
-	// bits it would get evaluated alone (a batch of sequences, whose outputs must not depend on the
-	// batch).
-	MatMul(dst Acts, w Matrix, x Acts, bias Vector, rowExact bool)
+	// MatMul sets dst[t][r] = W[r]·x[t] (+ bias[r]); bias may be nil. parts, when not nil, cuts x's rows
+	// into runs (their lengths, in order, summing to the rows) that must each get exactly the bits a
+	// product of that run alone gives: a batch of several sequences' rows, whose outputs must not depend
+	// on the batch.
+	MatMul(dst Acts, w Matrix, x Acts, bias Vector, parts []int)
 	// RMSNorm: dst = x / sqrt(mean(x²) + eps) · w (dst may be x).
 	RMSNorm(dst, x Acts, w Vector, eps float32)
 	// LayerNorm: dst = (x - mean) / sqrt(var + eps) · w + b (dst may be x).
@@ -204,8 +205,8 @@ type Stream interface {
 	// Attention stores k and v in each sequence's cache and sets dst (heads × hd wide) to the attention of
 	// q over the visible slots, softmax(q·k/√hd)·v, query head h reading KV head h/(heads/kvHeads).
 	Attention(dst, q, k, v Acts, layer int, seqs []Seq, heads, kvHeads, hd int)
-	// CopyRows sets dst's rows to src's rows first, first+1, ...
-	CopyRows(dst, src Acts, first int)
+	// CopyRows sets dst's row i to src's row rows[i], for each of dst's rows.
+	CopyRows(dst, src Acts, rows []int)
 	// Free releases the stream's buffers; the stream is not used after.
 	Free()
 	// Host returns x's rows in host memory, valid until the stream's next operation. It is where a

@@ -18,9 +18,11 @@ type GenerateOptions struct {
 	OnToken func(id int32) bool
 	// OnLogits, when set, sees the logits that produced each generated token (before sampling changes them).
 	OnLogits func(step int, logits []float32)
-	// Step, when set, evaluates each generated token instead of Eval (the server batches the steps of
-	// several sessions through Model.DecodeBatch); it must return the logits Eval would.
-	Step func(id int32) ([]float32, error)
+	// Prompt and Step, when set, evaluate the prompt instead of EvalPrompt and each generated token
+	// instead of Eval (the server batches the work of several sessions through Model.EvalBatch); they
+	// must return the logits those would.
+	Prompt func(ctx context.Context, tokens []int32) ([]float32, error)
+	Step   func(id int32) ([]float32, error)
 }
 
 // Result describes a finished generation.
@@ -32,22 +34,20 @@ type Result struct {
 	PromptN    int
 }
 
-// Generate feeds prompt (after the cached tokens) and samples until a stop id, MaxTokens, a full context
-// or ctx's cancellation. The stop id itself is not included in Generated.
-// promptChunk is how many prompt tokens EvalPrompt feeds at a time: as many as one pass of the CPU
+// PromptChunk is how many prompt tokens EvalPrompt feeds at a time: as many as one pass of the CPU
 // backend's matrix products takes (its maxChunk), so chunking costs no extra pass over the weights, and a
 // cancelled context is noticed within a second or two even for a long prompt.
-const promptChunk = 64
+const PromptChunk = 64
 
 // EvalPrompt feeds tokens in chunks, checking ctx between them, and returns the logits after the last.
 func (s *Session) EvalPrompt(ctx context.Context, tokens []int32) ([]float32, error) {
 	var logits [][]float32
-	for start := 0; start < len(tokens); start += promptChunk {
+	for start := 0; start < len(tokens); start += PromptChunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		var err error
-		if logits, err = s.Eval(tokens[start:min(len(tokens), start+promptChunk)], false); err != nil {
+		if logits, err = s.Eval(tokens[start:min(len(tokens), start+PromptChunk)], false); err != nil {
 			return nil, err
 		}
 	}
@@ -57,6 +57,8 @@ func (s *Session) EvalPrompt(ctx context.Context, tokens []int32) ([]float32, er
 	return logits[0], nil
 }
 
+// Generate feeds prompt (after the cached tokens) and samples until a stop id, MaxTokens, a full context
+// or ctx's cancellation. The stop id itself is not included in Generated.
 func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOptions) (*Result, error) {
 	res := &Result{PromptN: len(prompt)}
 	if len(prompt) == 0 {
@@ -67,7 +69,11 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 			ErrContextFull, len(prompt), len(s.tokens), s.ctx, s.m.Params.ContextLength)
 	}
 	t0 := time.Now()
-	row, err := s.EvalPrompt(ctx, prompt)
+	evalPrompt := s.EvalPrompt
+	if opt.Prompt != nil {
+		evalPrompt = opt.Prompt
+	}
+	row, err := evalPrompt(ctx, prompt)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		res.PromptTime, res.StopReason = time.Since(t0), "cancelled"
 		return res, nil

@@ -17,16 +17,16 @@ func (chatglmGraph) forward(m *Model, st backend.Stream, b *batch) backend.Acts 
 	for l, ly := range m.layers {
 		// layernorm_output = input_layernorm(hidden_states); attention_output = self_attention(...)
 		st.RMSNorm(h, x, ly.attnNorm, p.NormEpsilon)
-		m.linear(st, qkv, ly.qkv, h, ly.qkvB, b.rowExact)
+		m.linear(st, qkv, ly.qkv, h, ly.qkvB, b.parts)
 		att := m.attention(st, l, qkv, b, backend.QKVGrouped)
-		m.linear(st, proj, ly.attnOut, att, nil, b.rowExact)
+		m.linear(st, proj, ly.attnOut, att, nil, b.parts)
 		// layernorm_input = residual + attention_output (apply_residual_connection_post_layernorm=False)
 		st.Add(x, proj)
 		// mlp_output = dense_4h_to_h(swiglu(dense_h_to_4h(post_attention_layernorm(layernorm_input))))
 		st.RMSNorm(h, x, ly.ffnNorm, p.NormEpsilon)
-		m.linear(st, up, ly.up, h, nil, b.rowExact)
+		m.linear(st, up, ly.up, h, nil, b.parts)
 		st.SwiGLU(act, up)
-		m.linear(st, proj, ly.down, act, nil, b.rowExact)
+		m.linear(st, proj, ly.down, act, nil, b.parts)
 		st.Add(x, proj)
 	}
 	return x

@@ -19,16 +19,16 @@ func (chatglm1Graph) forward(m *Model, st backend.Stream, b *batch) backend.Acts
 	for l, ly := range m.layers {
 		// attention_input = input_layernorm(hidden_states)
 		st.LayerNorm(h, x, ly.attnNorm, ly.attnNormB, p.NormEpsilon)
-		m.linear(st, qkv, ly.qkv, h, ly.qkvB, b.rowExact)
+		m.linear(st, qkv, ly.qkv, h, ly.qkvB, b.parts)
 		att := m.attention(st, l, qkv, b, backend.QKVPerHead)
-		m.linear(st, proj, ly.attnOut, att, ly.attnOutB, b.rowExact)
+		m.linear(st, proj, ly.attnOut, att, ly.attnOutB, b.parts)
 		// hidden_states = attention_input * alpha + attention_output
 		st.ScaleAdd(x, h, alpha, proj)
 		// mlp_input = post_attention_layernorm(hidden_states)
 		st.LayerNorm(h, x, ly.ffnNorm, ly.ffnNormB, p.NormEpsilon)
-		m.linear(st, up, ly.up, h, ly.upB, b.rowExact)
+		m.linear(st, up, ly.up, h, ly.upB, b.parts)
 		st.GELU(act, up)
-		m.linear(st, proj, ly.down, act, ly.downB, b.rowExact)
+		m.linear(st, proj, ly.down, act, ly.downB, b.parts)
 		// output = mlp_input * alpha + mlp_output
 		st.ScaleAdd(x, h, alpha, proj)
 	}

@@ -130,16 +130,16 @@ func (m *Model) attach(f *gguf.File, l LoRA) error {
 
 // linear is a weight's product with its adapters: W·x + bias, then + scale·B·(A·x) for each adapter of W
 // (in F32: A and B stay F32 whatever W's type).
-func (m *Model) linear(st backend.Stream, dst backend.Acts, w backend.Matrix, x backend.Acts, bias backend.Vector, rowExact bool) {
-	st.MatMul(dst, w, x, bias, rowExact)
+func (m *Model) linear(st backend.Stream, dst backend.Acts, w backend.Matrix, x backend.Acts, bias backend.Vector, parts []int) {
+	st.MatMul(dst, w, x, bias, parts)
 	if len(m.adapters) == 0 {
 		return
 	}
 	for _, ad := range m.adapters[w] {
 		t := st.Acts(bufLoRAIn, x.Rows(), ad.a.Rows())
-		st.MatMul(t, ad.a, x, nil, rowExact)
+		st.MatMul(t, ad.a, x, nil, parts)
 		u := st.Acts(bufLoRAOut, x.Rows(), ad.b.Rows())
-		st.MatMul(u, ad.b, t, nil, rowExact)
+		st.MatMul(u, ad.b, t, nil, parts)
 		st.ScaleAdd(dst, u, ad.scale, dst)
 	}
 }

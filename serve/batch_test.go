@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/glmtool/glmtool/infer"
 )
 
 // TestContinuousBatchingSameReplies: four streams decoding at once (their steps batched) give exactly the
@@ -115,5 +118,123 @@ func TestManyStreams(t *testing.T) {
 	}
 	if _, err := http.Get(ts.URL + "/health"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTakeChoosesPass: a pass takes every decode step and prompts' next chunks in arrival order while
+// they fit in one chunk's rows (the first always, cut to a chunk); a cancelled prompt is answered with
+// its error and dropped.
+func TestTakeChoosesPass(t *testing.T) {
+	live, cancel := context.Background(), func() context.Context {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx
+	}
+	step := func() *work { return &work{tokens: []int32{1}} }
+	prompt := func(ctx context.Context, n int) *work { return &work{ctx: ctx, tokens: make([]int32, n), prompt: true} }
+	for _, tc := range []struct {
+		name    string
+		pending []*work
+		rows    []int // each part's rows, in order
+		left    int   // works still pending after take
+	}{
+		{"steps only", []*work{step(), step(), step()}, []int{1, 1, 1}, 3},
+		{"a long prompt is cut to a chunk", []*work{prompt(live, 150), step()}, []int{promptRows, 1}, 2},
+		{"prompts that fit share the pass", []*work{prompt(live, 20), step(), prompt(live, 30), prompt(live, 14)}, []int{20, 1, 30, 14}, 4},
+		{"arrival order: a later short prompt waits behind one that does not fit",
+			[]*work{prompt(live, 35), prompt(live, 35), step(), prompt(live, 5)}, []int{35, 1}, 4},
+		{"a cancelled prompt is dropped", []*work{prompt(cancel(), 10), step(), prompt(live, 3)}, []int{1, 3}, 2},
+	} {
+		b := &batcher{arrived: make(chan struct{}, 1)}
+		for _, w := range tc.pending {
+			w.done = make(chan struct{})
+		}
+		b.pending = append(b.pending, tc.pending...)
+		var rows []int
+		for _, p := range b.take() {
+			rows = append(rows, len(p.tokens))
+		}
+		if fmt.Sprint(rows) != fmt.Sprint(tc.rows) || len(b.pending) != tc.left {
+			t.Errorf("%s: pass %v with %d pending after, want %v with %d", tc.name, rows, len(b.pending), tc.rows, tc.left)
+		}
+		for _, w := range tc.pending {
+			if w.prompt && w.ctx.Err() != nil && (!w.answered || w.err == nil) {
+				t.Errorf("%s: the cancelled prompt was not answered with its error", tc.name)
+			}
+		}
+	}
+}
+
+// TestPromptChunksBesideDecoding: a long prompt (three chunks) submitted while another stream decodes is
+// evaluated in passes that carry that stream's steps too, so the stream goes on decoding; both get
+// exactly the logits they get evaluated alone.
+func TestPromptChunksBesideDecoding(t *testing.T) {
+	m := loadFixture(t, "glm-4-9b-chat-tiny")
+	b := newBatcher(m)
+	newSession := func() *infer.Session {
+		s, err := m.NewSession(256, infer.KVF32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	long := make([]int32, 2*promptRows+22)
+	for i := range long {
+		long[i] = int32(7 + i%50)
+	}
+	const steps = 40
+	decoded := make(chan [][]float32)
+	started := make(chan struct{})
+	go func() {
+		prompt, step, end := b.stream(newSession())
+		defer end()
+		var rows [][]float32
+		row, err := prompt(context.Background(), []int32{3, 4, 5})
+		for i := 0; err == nil && i < steps; i++ {
+			rows = append(rows, slices.Clone(row))
+			if i == 2 {
+				close(started)
+			}
+			row, err = step(int32(10 + i))
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		decoded <- rows
+	}()
+	<-started
+	prompt, _, end := b.stream(newSession())
+	got, err := prompt(context.Background(), long)
+	end()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := <-decoded
+
+	alone := newSession()
+	want, err := alone.EvalPrompt(context.Background(), long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Error("the prompt evaluated beside decode steps got other logits than alone")
+	}
+	alone = newSession()
+	lg, err := alone.Eval([]int32{3, 4, 5}, false)
+	for i := 0; err == nil && i < steps; i++ {
+		if !slices.Equal(rows[i], lg[0]) {
+			t.Errorf("decode step %d got other logits than alone", i)
+		}
+		lg, err = alone.Eval([]int32{int32(10 + i)}, false)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	chunks, beside := b.chunks, b.beside
+	b.mu.Unlock()
+	// Chunks: the decoding stream's prompt and the long prompt's three; the long prompt's ride with steps.
+	if chunks != 4 || beside < 3 {
+		t.Errorf("%d prompt chunks, %d of them beside decode steps; want 4 and the long prompt's 3", chunks, beside)
 	}
 }

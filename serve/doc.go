@@ -3,6 +3,6 @@
 // (chat, generate, tags, show, ps, version; NDJSON streams) and llama-server's extras (/tokenize,
 // /detokenize, Prometheus /metrics), with a health check. Requests share one loaded model through
 // --parallel slots, each with its own KV cache, which keeps the last request's tokens so that a follow-up
-// turn evaluates only what is new; the decode steps of concurrent requests run as one batch, and a
-// bounded queue answers 503 when full. Untrusted requests are bounded before any work (docs/LIMITS.md).
+// turn evaluates only what is new; the decode steps and prompt chunks of concurrent requests run as shared
+// passes over the weights (batch.go), and a bounded queue answers 503 when full. Untrusted requests are bounded before any work (docs/LIMITS.md).
 package serve

@@ -99,10 +99,12 @@ func (m *metrics) write(w io.Writer, s *Server) {
 	gauge("requests_deferred", "Requests waiting for a slot.", s.slots.waiting.Load())
 	gauge("slots", "Slots, each with its own KV cache.", s.cfg.Parallel)
 	s.batch.mu.Lock()
-	batches, steps := s.batch.batches, s.batch.steps
+	batches, steps, chunks, beside := s.batch.batches, s.batch.steps, s.batch.chunks, s.batch.beside
 	s.batch.mu.Unlock()
 	counter("decode_batches_total", "Decode passes over the weights (continuous batching).", batches)
 	counter("decode_batch_steps_total", "Streams' decode steps in those passes (÷ passes: the mean batch size).", steps)
+	counter("prompt_chunks_total", "Prompt chunks evaluated (64 tokens at most each).", chunks)
+	counter("prompt_chunks_beside_decode_total", "Prompt chunks evaluated in one pass with running streams' decode steps.", beside)
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {

@@ -49,7 +49,7 @@ type Server struct {
 	// slot, so without it many large prompts would all be encoded (and held) concurrently.
 	encoders chan struct{}
 	metrics  *metrics
-	batch    *batcher // decode steps of all streams in one pass (continuous batching)
+	batch    *batcher // prompt chunks and decode steps of all streams in shared passes (continuous batching)
 }
 
 // New allocates the slots' KV caches.
@@ -383,10 +383,10 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job) {
 	if !j.chat {
 		post = tokenizer.NewPostProcessor("")
 	}
-	step, endStream := s.batch.stream(sess)
+	prompt, step, endStream := s.batch.stream(sess)
 	defer endStream()
 	res, err := sess.Generate(r.Context(), j.prompt[cached:], infer.GenerateOptions{MaxTokens: maxTokens, Stops: s.cfg.Model.Stops,
-		Sampler: infer.NewSampler(opt), Step: step,
+		Sampler: infer.NewSampler(opt), Prompt: prompt, Step: step,
 		OnToken: func(id int32) bool {
 			return out.add(post.Write(string(dec.Next(id)))) && r.Context().Err() == nil
 		}})

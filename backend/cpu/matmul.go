@@ -13,18 +13,38 @@ import (
 // into a per-worker buffer. Tokens are taken in chunks whose activations fit in the L2 cache, so a chunk
 // streams each weight row once.
 //
-// The rows of a batch (one token of each of several sessions) use the four-token kernels only where those
-// give every row the one-token kernel's exact result (the kernel set's Traits.RowsExact), so that each
-// session gets what it would alone.
-func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bias backend.Vector, rowExact bool) {
+// The parts of a batch (several sessions' rows) get what they would alone: in one pass where every row's
+// result is the same whatever the tokens beside it (the panels, and kernel sets whose four-token kernels
+// give the one-token kernel's bits: Traits.RowsExact); else a pass of one-token kernels over each run of
+// one-row parts (decode steps), and a pass of its own for each longer part (a prompt's chunk), as its
+// product alone would take.
+func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, xa backend.Acts, bias backend.Vector, parts []int) {
 	w, x, out := wm.(*matrix), rows(xa), rows(dst)
+	if len(parts) > 1 && !w.panels && !w.kpanels && !s.b.k.Traits(w.src.Type, w.src.Cols, w.repacked).RowsExact {
+		off := 0
+		for i := 0; i < len(parts); {
+			j, n, step := i+1, parts[i], 4
+			if n == 1 {
+				for j < len(parts) && parts[j] == 1 {
+					j++
+				}
+				n, step = j-i, 1
+			}
+			s.matmul(out[off:off+n], w, x[off:off+n], vec(bias), step)
+			off, i = off+n, j
+		}
+		return
+	}
+	s.matmul(out, w, x, vec(bias), 4)
+}
+
+// matmul is one pass of MatMul over the rows x, step tokens per kernel call (4, or 1 for the one-token
+// kernels' bits).
+func (s *stream) matmul(out [][]float32, w *matrix, x [][]float32, bias []float32, step int) {
 	b, ws := s.b, s
 	job := &ws.mm // in the stream, so that a product allocates nothing
-	*job = matmulJob{b: b, w: w, x: x, bias: vec(bias), out: out, chunk: len(x), step: 4}
+	*job = matmulJob{b: b, w: w, x: x, bias: bias, out: out, chunk: len(x), step: step}
 	tr := b.k.Traits(w.src.Type, w.src.Cols, w.repacked)
-	if rowExact && !tr.RowsExact {
-		job.step = 1
-	}
 	switch act := tr.VecDotType; {
 	case w.panels: // Q4_0 or Q8_0 rows in panels: the AMX or AVX2 panel kernels, every token count alike (exact)
 		_ = ws.acts.ResetPanels(w.src.Type, len(x), w.src.Cols) // cannot fail: the set packed these panels

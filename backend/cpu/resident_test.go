@@ -79,7 +79,7 @@ func TestResidentLayouts(t *testing.T) {
 					copy(row, x[t])
 				}
 				y := s.Acts(1, n, c.rows)
-				s.MatMul(y, m, xn, bv, false)
+				s.MatMul(y, m, xn, bv, nil)
 				for _, row := range rows(y) {
 					results[i] = append(results[i], append([]float32(nil), row...))
 				}

@@ -73,11 +73,11 @@ func (s *stream) Embed(dst backend.Acts, table backend.Matrix, ids []int32) {
 	}
 }
 
-// CopyRows copies src's rows from first on into dst.
-func (s *stream) CopyRows(dst, src backend.Acts, first int) {
+// CopyRows gathers src's rows into dst.
+func (s *stream) CopyRows(dst, src backend.Acts, idx []int) {
 	d, from := rows(dst), rows(src)
 	for i := range d {
-		copy(d[i], from[first+i])
+		copy(d[i], from[idx[i]])
 	}
 }
 

@@ -211,7 +211,7 @@ func testMatMul(t *testing.T, p *pair, floatActs bool) {
 			x := randRows(r, ntok, wt.cols, 1)
 			_, gx := p.acts(x)
 			_, gy := p.empty(ntok, 37)
-			p.gs.MatMul(gy, w, gx, gb, false)
+			p.gs.MatMul(gy, w, gx, gb, nil)
 			got := host(t, p.gs, gy)
 			for tk := range ntok {
 				xr := x[tk]
@@ -285,9 +285,10 @@ func TestOpsMatchCPU(t *testing.T) {
 	p.gs.SwiGLU(gd, gu)
 	p.same("SwiGLU", cd, gd, 1e-6)
 
-	cl, gl := p.empty(2, width)
-	p.cs.CopyRows(cl, cx, 3)
-	p.gs.CopyRows(gl, gx, 3)
+	cl, gl := p.empty(3, width)
+	cs, gs := p.acts(randRows(r, n, width, 1)) // the same rows on both sides: a copy is exact
+	p.cs.CopyRows(cl, cs, []int{4, 1, 2})      // a gather: out of order, then a run of two
+	p.gs.CopyRows(gl, gs, []int{4, 1, 2})
 	p.same("CopyRows", cl, gl, 0)
 }
 

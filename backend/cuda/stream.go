@@ -154,8 +154,8 @@ const (
 )
 
 // MatMul queues dst = W·x (+ bias). Every row's sum is formed in the same order whatever the batch, so
-// rowExact holds always.
-func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, x backend.Acts, bias backend.Vector, rowExact bool) {
+// each of the parts gets what it gets alone without being told them.
+func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, x backend.Acts, bias backend.Vector, _ []int) {
 	if !s.op() {
 		return
 	}
@@ -370,15 +370,23 @@ func (s *stream) Attention(dst, q, k, v backend.Acts, l int, seqs []backend.Seq,
 	}
 }
 
-// CopyRows copies src's rows first, first+1, ... into dst.
-func (s *stream) CopyRows(dst, src backend.Acts, first int) {
+// CopyRows gathers src's rows into dst (one device copy per run of consecutive rows).
+func (s *stream) CopyRows(dst, src backend.Acts, rows []int) {
 	if !s.op() {
 		return
 	}
 	defer s.done()
 	d, in := dev(dst), dev(src)
 	rowBytes := int64(in.width) * 4
-	s.b.fail(s.b.d.CopyDevice(d.p, in.p+driver.Ptr(int64(first)*rowBytes), int64(d.rows)*rowBytes))
+	// One copy per run of consecutive source rows: a prompt's last row is one copy, a batch's rows one.
+	for i := 0; i < d.rows; {
+		j := i + 1
+		for j < d.rows && rows[j] == rows[j-1]+1 {
+			j++
+		}
+		s.b.fail(s.b.d.CopyDevice(d.p+driver.Ptr(int64(i)*rowBytes), in.p+driver.Ptr(int64(rows[i])*rowBytes), int64(j-i)*rowBytes))
+		i = j
+	}
 }
 
 // Host waits for the queued work, copies x's rows to the host and returns them with the first failure

@@ -113,10 +113,10 @@ func (s *stream) Embed(dst backend.Acts, table backend.Matrix, ids []int32) {
 	s.on(w.dev).Embed(s.out(dst, w.dev), w.Matrix, ids)
 }
 
-func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, x backend.Acts, bias backend.Vector, rowExact bool) {
+func (s *stream) MatMul(dst backend.Acts, wm backend.Matrix, x backend.Acts, bias backend.Vector, parts []int) {
 	w := wm.(*matrix)
 	in := s.in(x, w.dev)
-	s.on(w.dev).MatMul(s.out(dst, w.dev), w.Matrix, in, vec(bias, w.dev), rowExact)
+	s.on(w.dev).MatMul(s.out(dst, w.dev), w.Matrix, in, vec(bias, w.dev), parts)
 }
 
 func (s *stream) RMSNorm(dst, x backend.Acts, w backend.Vector, eps float32) {
@@ -185,10 +185,10 @@ func (s *stream) Attention(dst, q, k, v backend.Acts, l int, seqs []backend.Seq,
 	s.on(dev).Attention(s.out(dst, dev), qq, kk, vv, li, s.seqs, heads, kvHeads, hd)
 }
 
-func (s *stream) CopyRows(dst, src backend.Acts, first int) {
+func (s *stream) CopyRows(dst, src backend.Acts, rows []int) {
 	dev := where(src)
 	in := s.in(src, dev)
-	s.on(dev).CopyRows(s.out(dst, dev), in, first)
+	s.on(dev).CopyRows(s.out(dst, dev), in, rows)
 }
 
 // Host brings x to the host and reports the first failure of either backend or of a copy between them.
