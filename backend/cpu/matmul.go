@@ -264,10 +264,11 @@ func panelsPerCall(w *matrix, rows int) int { return max(1, weightCacheBytes/(ro
 func (j *matmulJob) floatTiles(worker, g, b0, b1 int) int {
 	w := j.w
 	tile := &j.b.tiles[worker]
+	rows := j.b.k.FloatTileRows()
 	r := b0
-	for ; r+4 <= b1; r += 4 {
-		j.b.k.DotFloatTile(w.src.Type, w.data[r*w.rowBytes:(r+4)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
-		for k, s := range tile {
+	for ; r+rows <= b1; r += rows {
+		j.b.k.DotFloatTile(w.src.Type, w.data[r*w.rowBytes:(r+rows)*w.rowBytes], w.rowBytes, j.x[g:g+4], tile)
+		for k, s := range tile[:4*rows] {
 			j.store(g+k%4, r+k/4, s)
 		}
 	}

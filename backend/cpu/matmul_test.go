@@ -13,8 +13,9 @@ import (
 // several sequences) gives each part exactly (bit for bit) the rows its product alone gives, for every
 // layout this CPU's kernel set takes (float rows, whose four-token kernels sum in another order; Q8_0
 // activations as stored and in panels; K-quants, resident and not). Where a layout's four-token kernels
-// give the one-token bits (every layout of the AVX2 set) the batch is one pass; where not (AVX-512's
-// float tiles, the VNNI pair kernels over rows as stored) MatMul must split it, and this is what fails.
+// give the one-token bits (the panels, the quantized rows' kernels of the AVX2 set) the batch is one pass;
+// where not (the float register tiles, the VNNI pair kernels over rows as stored) MatMul must split it,
+// and this is what fails. The float matrices have enough rows that each worker's share holds whole tiles.
 func TestMatMulPartsAsAlone(t *testing.T) {
 	parts := []int{1, 1, 7, 1, 13, 2, 1, 1, 1}
 	total := 0
@@ -25,7 +26,7 @@ func TestMatMulPartsAsAlone(t *testing.T) {
 	for _, c := range []struct {
 		typ        tensor.Type
 		rows, cols int
-	}{{tensor.F32, 24, 4096}, {tensor.F16, 24, 4096}, {tensor.Q4_0, 64, 1024}, {tensor.Q8_0, 32, 512}, {tensor.Q5_1, 16, 512},
+	}{{tensor.F32, 96, 4096}, {tensor.F16, 96, 4096}, {tensor.BF16, 96, 1024}, {tensor.Q4_0, 64, 1024}, {tensor.Q8_0, 32, 512}, {tensor.Q5_1, 16, 512},
 		{tensor.Q5_0, 16, 512}, {tensor.Q4_K, 16, 1024}, {tensor.Q6_K, 8, 512}} {
 		rb64, _ := c.typ.RowBytes(int64(c.cols))
 		rb := int(rb64)

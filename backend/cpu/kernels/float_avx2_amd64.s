@@ -87,6 +87,88 @@ done: \
 	VZEROUPPER \
 	RET
 
+// Three rows (wstride bytes apart) times four tokens, the register tile that fits sixteen YMM registers:
+// per eight values three converted weight vectors and one activation vector at a time feed twelve FMAs
+// into twelve accumulators, so the activations, which a prompt's four tokens keep in L2, are read once
+// for three rows instead of once a row. out[4·r + t] = row r · token t, for r < 3.
+#define HSUMY(yacc, xacc, off) \
+	HSUMX(yacc, xacc, X0) \
+	VMOVSS xacc, off(DX)
+
+#define DOT34Y(name, CVT, wstep) \
+TEXT name(SB), NOSPLIT, $0-72 \
+	MOVQ w+0(FP), SI \
+	MOVQ wstride+8(FP), R13 \
+	MOVQ x0+16(FP), R8 \
+	MOVQ x1+24(FP), R9 \
+	MOVQ x2+32(FP), R10 \
+	MOVQ x3+40(FP), R11 \
+	MOVQ n+48(FP), CX \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6 \
+	VXORPS Y7, Y7, Y7 \
+	VXORPS Y8, Y8, Y8 \
+	VXORPS Y9, Y9, Y9 \
+	VXORPS Y10, Y10, Y10 \
+	VXORPS Y11, Y11, Y11 \
+	VXORPS Y12, Y12, Y12 \
+	VXORPS Y13, Y13, Y13 \
+	VXORPS Y14, Y14, Y14 \
+	VXORPS Y15, Y15, Y15 \
+	XORQ AX, AX \
+	SHRQ $3, CX \
+	JZ   done \
+loop: \
+	CVT(0(SI), Y0) \
+	CVT(0(SI)(R13*1), Y1) \
+	CVT(0(SI)(R13*2), Y2) \
+	VMOVUPS 0(R8)(AX*1), Y3 \
+	VFMADD231PS Y3, Y0, Y4 \
+	VFMADD231PS Y3, Y1, Y8 \
+	VFMADD231PS Y3, Y2, Y12 \
+	VMOVUPS 0(R9)(AX*1), Y3 \
+	VFMADD231PS Y3, Y0, Y5 \
+	VFMADD231PS Y3, Y1, Y9 \
+	VFMADD231PS Y3, Y2, Y13 \
+	VMOVUPS 0(R10)(AX*1), Y3 \
+	VFMADD231PS Y3, Y0, Y6 \
+	VFMADD231PS Y3, Y1, Y10 \
+	VFMADD231PS Y3, Y2, Y14 \
+	VMOVUPS 0(R11)(AX*1), Y3 \
+	VFMADD231PS Y3, Y0, Y7 \
+	VFMADD231PS Y3, Y1, Y11 \
+	VFMADD231PS Y3, Y2, Y15 \
+	ADDQ $wstep, SI \
+	ADDQ $32, AX \
+	DECQ CX \
+	JNZ  loop \
+done: \
+	MOVQ out+56(FP), DX \
+	HSUMY(Y4, X4, 0) \
+	HSUMY(Y5, X5, 4) \
+	HSUMY(Y6, X6, 8) \
+	HSUMY(Y7, X7, 12) \
+	HSUMY(Y8, X8, 16) \
+	HSUMY(Y9, X9, 20) \
+	HSUMY(Y10, X10, 24) \
+	HSUMY(Y11, X11, 28) \
+	HSUMY(Y12, X12, 32) \
+	HSUMY(Y13, X13, 36) \
+	HSUMY(Y14, X14, 40) \
+	HSUMY(Y15, X15, 44) \
+	VZEROUPPER \
+	RET
+
+// func dot34F16AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+DOT34Y(·dot34F16AVX2, CVT8F16, 16)
+
+// func dot34BF16AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+DOT34Y(·dot34BF16AVX2, CVT8BF16, 16)
+
+// func dot34F32AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+DOT34Y(·dot34F32AVX2, CVT8F32, 32)
+
 // func dot1F16AVX2(w *byte, x *float32, n int) float32
 DOT1Y(·dot1F16AVX2, CVT8F16, 16)
 

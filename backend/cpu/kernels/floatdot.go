@@ -86,13 +86,26 @@ func (k *floatSet) dotRows(t tensor.Type, w []byte, x [][]float32, out []float32
 }
 
 // HasFloatTile reports whether DotFloatTile has a kernel in this set.
-func (s *Set) HasFloatTile() bool { return s.hasAVX512() }
+func (s *Set) HasFloatTile() bool { return s.FloatTileRows() > 0 }
 
-// DotFloatTile sets out[4·r+t] = row r · x[t] for four rows of type t (F32, F16 or BF16) that start
-// rowBytes apart in w and exactly four activation rows of cols values: a register tile that reads each
-// activation vector once for four rows. It returns false, doing nothing, without a kernel.
+// FloatTileRows is the rows of DotFloatTile's register tile: four with AVX-512's 32 registers, three
+// with AVX2's 16 (twelve accumulators, three weight vectors and one activation vector); 0 without one.
+func (s *Set) FloatTileRows() int {
+	switch {
+	case s.hasAVX512():
+		return 4
+	case s.hasAVX2():
+		return 3
+	}
+	return 0
+}
+
+// DotFloatTile sets out[4·r+t] = row r · x[t] for the FloatTileRows rows of type t (F32, F16 or BF16)
+// that start rowBytes apart in w and exactly four activation rows of cols values: a register tile that
+// reads each activation vector once for all its rows. It returns false, doing nothing, without a kernel.
 func (s *Set) DotFloatTile(t tensor.Type, w []byte, rowBytes int, x [][]float32, out *[16]float32) bool {
-	if !s.hasAVX512() || len(x) != 4 {
+	rows := s.FloatTileRows()
+	if rows == 0 || len(x) != 4 {
 		return false
 	}
 	n := len(x[0])
@@ -101,18 +114,24 @@ func (s *Set) DotFloatTile(t tensor.Type, w []byte, rowBytes int, x [][]float32,
 		return false
 	}
 	size := 2
+	var f16, bf16, f32 func(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+	if rows == 4 {
+		f16, bf16, f32 = dot44F16AVX512, dot44BF16AVX512, dot44F32AVX512
+	} else {
+		f16, bf16, f32 = dot34F16AVX2, dot34BF16AVX2, dot34F32AVX2
+	}
 	switch t {
 	case tensor.F16:
-		dot44F16AVX512(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
+		f16(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
 	case tensor.BF16:
-		dot44BF16AVX512(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
+		bf16(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
 	case tensor.F32:
 		size = 4
-		dot44F32AVX512(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
+		f32(&w[0], rowBytes, &x[0][0], &x[1][0], &x[2][0], &x[3][0], body, &out[0])
 	default:
 		return false
 	}
-	for r := range 4 {
+	for r := range rows {
 		row := w[r*rowBytes:]
 		for i := range 4 {
 			for j := body; j < n; j++ {
@@ -238,8 +257,17 @@ func dot4FloatGo(t tensor.Type, w *byte, x [4]*float32, n int, out *float32) {
 }
 
 func dot44FloatGo(t tensor.Type, w *byte, wstride int, x [4]*float32, n int, out *float32) {
-	res := unsafe.Slice(out, 16)
-	for r := range 4 {
+	dotTileGo(t, 4, w, wstride, x, n, out)
+}
+
+// dot34FloatGo is the three-row tile of the AVX2 set.
+func dot34FloatGo(t tensor.Type, w *byte, wstride int, x [4]*float32, n int, out *float32) {
+	dotTileGo(t, 3, w, wstride, x, n, out)
+}
+
+func dotTileGo(t tensor.Type, rows int, w *byte, wstride int, x [4]*float32, n int, out *float32) {
+	res := unsafe.Slice(out, 4*rows)
+	for r := range rows {
 		dot4FloatGo(t, (*byte)(unsafe.Add(unsafe.Pointer(w), r*wstride)), x, n, &res[4*r])
 	}
 }

@@ -101,6 +101,15 @@ func dot44BF16AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *
 //go:noescape
 func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
 
+//go:noescape
+func dot34F16AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot34BF16AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+
+//go:noescape
+func dot34F32AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32)
+
 // K-quant dots against Q8_K (q4_k_q5_k_avx512_amd64.s), bit-identical to dot_kquant.go.
 //
 //go:noescape

@@ -64,16 +64,16 @@ func BenchmarkMatVec(b *testing.B) {
 					RepackRow(typ, row, w[r*rb:(r+1)*rb])
 				}
 			}
-			if float && s.hasAVX512() {
+			if rows := s.FloatTileRows(); float && rows > 0 {
 				var tile [16]float32
 				b.Run(fmt.Sprintf("%s/%s/tile", name, mem.name), func(b *testing.B) {
 					b.SetBytes(int64(mem.rows * rb))
 					for b.Loop() {
-						for r := 0; r+4 <= mem.rows; r += 4 {
-							s.DotFloatTile(typ, w[r*rb:(r+4)*rb], rb, x, &tile)
+						for r := 0; r+rows <= mem.rows; r += rows {
+							s.DotFloatTile(typ, w[r*rb:(r+rows)*rb], rb, x, &tile)
 						}
 					}
-					flops := 2 * float64(cols) * float64(mem.rows) * 4 * float64(b.N)
+					flops := 2 * float64(cols) * float64(mem.rows/rows*rows) * 4 * float64(b.N)
 					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}

@@ -221,6 +221,16 @@ func dot44F32AVX512(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *f
 	dot44FloatGo(tensor.F32, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
 }
 
+func dot34F16AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot34FloatGo(tensor.F16, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot34BF16AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot34FloatGo(tensor.BF16, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+func dot34F32AVX2(w *byte, wstride int, x0, x1, x2, x3 *float32, n int, out *float32) {
+	dot34FloatGo(tensor.F32, w, wstride, [4]*float32{x0, x1, x2, x3}, n, out)
+}
+
 func axpyAVX512(y *float32, a float32, x *float32, n int) { axpyGo(y, a, x, n) }
 func axpyAVX2(y *float32, a float32, x *float32, n int)   { axpyGo(y, a, x, n) }
 
