@@ -1,6 +1,11 @@
 package cpu
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/glmtool/glmtool/backend"
+	"github.com/glmtool/glmtool/tensor"
+)
 
 // testBackend starts a backend on the default kernel set, closed when the test ends.
 func testBackend(tb testing.TB, threads int) *Backend {
@@ -11,4 +16,20 @@ func testBackend(tb testing.TB, threads int) *Backend {
 	}
 	tb.Cleanup(func() { b.Close() })
 	return b
+}
+
+// testMatrix starts a two-worker backend holding one matrix of rows × cols values of type typ (data: the
+// rows as stored), made resident (packed as the kernel set lays it out) or read from data as mapped.
+func testMatrix(tb testing.TB, typ tensor.Type, rows, cols int, data []byte, resident bool) (*Backend, backend.Matrix) {
+	tb.Helper()
+	b := testBackend(tb, 2)
+	m, err := b.Matrix(backend.MatrixSource{Name: "w", Type: typ, Rows: rows, Cols: cols, Data: data,
+		Read: func(off int64, dst []byte) error { copy(dst, data[off:]); return nil }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := b.Commit(resident); err != nil {
+		tb.Fatal(err)
+	}
+	return b, m
 }

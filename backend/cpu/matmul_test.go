@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/glmtool/glmtool/backend"
 	"github.com/glmtool/glmtool/tensor"
 )
 
@@ -48,15 +47,7 @@ func TestMatMulPartsAsAlone(t *testing.T) {
 			}
 		}
 		for _, resident := range []bool{false, true} {
-			b := testBackend(t, 2)
-			m, err := b.Matrix(backend.MatrixSource{Name: "w", Type: c.typ, Rows: c.rows, Cols: c.cols, Data: data,
-				Read: func(off int64, dst []byte) error { copy(dst, data[off:]); return nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := b.Commit(resident); err != nil {
-				t.Fatal(err)
-			}
+			b, m := testMatrix(t, c.typ, c.rows, c.cols, data, resident)
 			s := b.NewStream()
 			product := func(rows [][]float32, parts []int) [][]float32 {
 				xa := s.Acts(0, len(rows), c.cols)
