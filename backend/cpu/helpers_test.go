@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/glmtool/glmtool/backend"
@@ -32,4 +33,22 @@ func testMatrix(tb testing.TB, typ tensor.Type, rows, cols int, data []byte, res
 		tb.Fatal(err)
 	}
 	return b, m
+}
+
+// randomRows is rows × cols normal values (row r's deviation scale(r)) stored as typ.
+func randomRows(tb testing.TB, rng *rand.Rand, typ tensor.Type, rows, cols int, scale func(r int) float64) []byte {
+	tb.Helper()
+	rb64, _ := typ.RowBytes(int64(cols))
+	rb := int(rb64)
+	data := make([]byte, rows*rb)
+	src := make([]float32, cols)
+	for r := range rows {
+		for j := range src {
+			src[j] = float32(rng.NormFloat64() * scale(r))
+		}
+		if err := tensor.Quantize(typ, src, data[r*rb:(r+1)*rb]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return data
 }

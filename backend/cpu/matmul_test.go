@@ -27,18 +27,7 @@ func TestMatMulPartsAsAlone(t *testing.T) {
 		rows, cols int
 	}{{tensor.F32, 96, 4096}, {tensor.F16, 96, 4096}, {tensor.BF16, 96, 1024}, {tensor.Q4_0, 64, 1024}, {tensor.Q8_0, 32, 512}, {tensor.Q5_1, 16, 512},
 		{tensor.Q5_0, 16, 512}, {tensor.Q4_K, 16, 1024}, {tensor.Q6_K, 8, 512}} {
-		rb64, _ := c.typ.RowBytes(int64(c.cols))
-		rb := int(rb64)
-		data := make([]byte, c.rows*rb)
-		src := make([]float32, c.cols)
-		for r := range c.rows {
-			for j := range src {
-				src[j] = float32(rng.NormFloat64() * 0.05)
-			}
-			if err := tensor.Quantize(c.typ, src, data[r*rb:(r+1)*rb]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		data := randomRows(t, rng, c.typ, c.rows, c.cols, func(int) float64 { return 0.05 })
 		x := make([][]float32, total)
 		for i := range x {
 			x[i] = make([]float32, c.cols)

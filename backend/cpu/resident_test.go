@@ -20,16 +20,7 @@ func TestResidentLayouts(t *testing.T) {
 		typ        tensor.Type
 		rows, cols int
 	}{{tensor.Q4_0, 80, 512}, {tensor.Q4_K, 40, 1024}, {tensor.Q8_0, 32, 256}, {tensor.Q8_0, 24, 256}, {tensor.Q5_0, 16, 384}} {
-		rb64, _ := c.typ.RowBytes(int64(c.cols))
-		rb := int(rb64)
-		data := make([]byte, c.rows*rb)
-		src := make([]float32, c.cols)
-		for r := range c.rows {
-			for j := range src {
-				src[j] = float32(rng.NormFloat64() * (0.02 + 0.01*float64(r%7)))
-			}
-			_ = tensor.Quantize(c.typ, src, data[r*rb:(r+1)*rb])
-		}
+		data := randomRows(t, rng, c.typ, c.rows, c.cols, func(r int) float64 { return 0.02 + 0.01*float64(r%7) })
 		bias := make([]float32, c.rows)
 		for i := range bias {
 			bias[i] = float32(rng.NormFloat64())
